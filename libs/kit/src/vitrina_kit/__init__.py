@@ -1,0 +1,1 @@
+"""Vitrina's shared mechanisms, written once and imported by every service."""

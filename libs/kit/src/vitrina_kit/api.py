@@ -1,0 +1,33 @@
+"""FastAPI dependencies every service's routers use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    # The request owns the transaction: it commits after the route returns, before the
+    # response is sent, and rolls back if the route raises.
+    async with request.app.state.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+"""The request's database session, inside the request's one transaction."""
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ResponseModel(BaseModel):
+    """Base of response bodies, built from ORM objects or domain values."""
+
+    model_config = ConfigDict(from_attributes=True)

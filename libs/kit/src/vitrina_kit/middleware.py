@@ -1,0 +1,103 @@
+"""ASGI middleware every Vitrina API runs: request body limit and correlation ids.
+
+Both are pure ASGI (no ``BaseHTTPMiddleware``) so they neither buffer bodies nor break
+streaming, and the body limit holds even when a client lies about or omits Content-Length.
+"""
+
+from __future__ import annotations
+
+import uuid
+from http import HTTPStatus
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vitrina_kit import context
+from vitrina_kit.problems import problem_response
+
+CORRELATION_HEADER = "x-correlation-id"
+_MAX_CORRELATION_ID_LENGTH = 128
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 problem+json to a request body larger than ``max_bytes``."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+
+        received = 0
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if response_started:
+                raise
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            code="request_too_large",
+            title="Request body too large",
+            detail=f"The body must not exceed {self.max_bytes} bytes.",
+            instance=scope.get("path"),
+        )
+        await response(scope, receive, send)
+
+
+class CorrelationIdMiddleware:
+    """Take the caller's ``X-Correlation-Id`` (or make one) and bind it for the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        correlation = raw if _is_acceptable(raw) else str(uuid.uuid4())
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((CORRELATION_HEADER.encode(), correlation.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        with context.bound(correlation=correlation, http_path=scope.get("path", "")):
+            await self.app(scope, receive, send_with_header)
+
+
+def _is_acceptable(value: str) -> bool:
+    # A client-chosen id ends up in logs and events: keep it short and printable.
+    return 0 < len(value) <= _MAX_CORRELATION_ID_LENGTH and value.isprintable()

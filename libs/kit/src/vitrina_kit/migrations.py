@@ -1,0 +1,145 @@
+"""Alembic, the same way in every service.
+
+A service's ``migrations/env.py`` is one call to :func:`run_env`; its first revision creates the
+kit's tables with :func:`create_kit_tables`. :func:`upgrade` runs a service's migrations from
+Python (the runner, the local stack and the tests all use it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from vitrina_kit.db import KitBase
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    """An Alembic config for a service's migrations folder and database, without an ini file."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
+    """Migrate a service's database to ``revision``; safe to call from inside an event loop."""
+    config = alembic_config(script_location, database_url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(config, revision)
+        return
+    # env.py drives its own event loop; give it a thread of its own.
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            command.upgrade(config, revision)
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=target, name="alembic-upgrade")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def run_env(target_metadata: MetaData) -> None:
+    """The body of every service's ``env.py``: online migrations over asyncpg."""
+    metadata: Sequence[MetaData] = [target_metadata, KitBase.metadata]
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url must be set (use vitrina_kit.migrations.upgrade)"
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection, target_metadata=list(metadata), compare_type=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+            await connection.commit()
+        await engine.dispose()
+
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=list(metadata), literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(main())
+
+
+def create_kit_tables() -> None:
+    """Create the outbox, inbox and idempotency tables (version 1 of the kit's schema)."""
+    op.create_table(
+        "outbox_messages",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("message_key", sa.String(200), nullable=False),
+        sa.Column("lane", sa.SmallInteger(), nullable=False),
+        sa.Column("headers", postgresql.JSONB(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(
+        "ix_outbox_messages_pending",
+        "outbox_messages",
+        ["lane", "id"],
+        postgresql_where=sa.text("published_at IS NULL AND parked_at IS NULL"),
+    )
+    op.create_table(
+        "inbox_messages",
+        sa.Column("consumer", sa.String(200), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("topic", sa.String(249), nullable=False),
+        sa.Column("source_partition", sa.Integer(), nullable=False),
+        sa.Column("source_offset", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(100), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(2000), nullable=False),
+        sa.Column("request_fingerprint", sa.String(64), nullable=False),
+        sa.Column("response_status", sa.Integer(), nullable=True),
+        sa.Column("response_body", postgresql.JSONB(), nullable=True),
+        sa.Column("response_headers", postgresql.JSONB(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    )
+
+
+def drop_kit_tables() -> None:
+    """Undo :func:`create_kit_tables`."""
+    op.drop_table("idempotency_keys")
+    op.drop_table("inbox_messages")
+    op.drop_index("ix_outbox_messages_pending", table_name="outbox_messages")
+    op.drop_table("outbox_messages")

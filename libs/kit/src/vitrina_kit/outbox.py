@@ -1,0 +1,294 @@
+"""Transactional outbox: events commit with the state change that caused them.
+
+:func:`add_event` writes the event into ``outbox_messages`` inside the caller's transaction; the
+:class:`OutboxRelay` publishes committed rows to Kafka and marks them published. Nothing is
+published that was not committed, and nothing committed stays unpublished: a relay that dies
+after sending but before marking sends again, and consumers drop the copy by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+from vitrina_contracts.envelope import CloudEvent, build_envelope
+from vitrina_contracts.events.base import Event
+
+from vitrina_kit import context
+from vitrina_kit.db import KitBase, transaction
+
+logger = logging.getLogger(__name__)
+
+# Rows are spread over lanes by key; one relay at a time owns a lane (an advisory lock), so
+# events of one aggregate leave in commit order even with several relay replicas running.
+LANES = 64
+# Namespace of the relay's advisory locks: the first half of the two-int key.
+_LANE_LOCK_NAMESPACE = 0x0B0C5
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+
+
+class OutboxMessage(KitBase):
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        # The relay's only hot query: pending rows of a lane, in order.
+        Index(
+            "ix_outbox_messages_pending",
+            "lane",
+            "id",
+            postgresql_where=text("published_at IS NULL AND parked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(249))
+    message_key: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[int] = mapped_column(SmallInteger)
+    headers: Mapped[list[list[str]]] = mapped_column(JSONB)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def lane_of(key: str) -> int:
+    """The lane of a message key (stable across processes and Python versions)."""
+    return zlib.crc32(key.encode()) % LANES
+
+
+def source_of(event: Event) -> str:
+    """The CloudEvents ``source``: the service that owns the event's topic."""
+    return "/vitrina/" + event.topic.split(".", 1)[0]
+
+
+async def add_event(
+    session: AsyncSession,
+    event: Event,
+    *,
+    subject: str,
+    aggregate_version: int,
+    tenant_id: str | None = None,
+) -> CloudEvent:
+    """Write ``event`` to the outbox in the session's transaction and return its envelope.
+
+    The subject (the aggregate id) is the Kafka key, so one aggregate's events stay in order.
+    Correlation and causation ids come from the unit of work in progress.
+    """
+    envelope = build_envelope(
+        event,
+        source=source_of(event),
+        subject=subject,
+        aggregate_version=aggregate_version,
+        tenant_id=tenant_id,
+        correlation_id=context.correlation_id.get(),
+        causation_id=context.causation_id.get(),
+    )
+    headers = [
+        ["content-type", CLOUDEVENTS_CONTENT_TYPE],
+        ["ce_id", str(envelope.id)],
+        ["ce_type", envelope.type],
+    ]
+    if envelope.traceparent:
+        headers.append(["traceparent", envelope.traceparent])
+    session.add(
+        OutboxMessage(
+            event_id=str(envelope.id),
+            event_type=envelope.type,
+            topic=event.topic,
+            message_key=subject,
+            lane=lane_of(subject),
+            headers=headers,
+            payload=envelope.to_json_bytes(),
+        )
+    )
+    return envelope
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    pending: int
+    parked: int
+    oldest_pending_age_seconds: float | None
+
+
+async def backlog(session: AsyncSession) -> OutboxBacklog:
+    """How much the relay still has to publish, and how long the oldest row has waited."""
+    m = OutboxMessage
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(m.published_at.is_(None), m.parked_at.is_(None)),
+                func.count().filter(m.parked_at.is_not(None), m.published_at.is_(None)),
+                func.min(m.created_at).filter(m.published_at.is_(None), m.parked_at.is_(None)),
+            )
+        )
+    ).one()
+    oldest: datetime | None = row[2]
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else None
+    return OutboxBacklog(pending=row[0], parked=row[1], oldest_pending_age_seconds=age)
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to Kafka, lane by lane, and marks them published.
+
+    Safe to run as several replicas: a lane is worked by whoever holds its advisory lock, and
+    ``FOR UPDATE SKIP LOCKED`` keeps replicas off rows another transaction is publishing.
+    A row that keeps failing is parked after ``max_attempts`` and shows in :func:`backlog`.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.05,
+        max_attempts: int = 10,
+        concurrency: int = 4,
+    ) -> None:
+        self._sessions = sessions
+        self._producer = producer
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._max_attempts = max_attempts
+        self._concurrency = asyncio.Semaphore(concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; sleeps only while there is nothing to publish."""
+        logger.info("outbox relay started")
+        while not stop.is_set():
+            try:
+                published = await self.publish_pending()
+            except Exception:
+                # The database or the broker is away: back off, the rows stay pending.
+                logger.exception("outbox relay pass failed")
+                published = 0
+                await _sleep_unless(stop, min(5.0, self._poll_interval * 20))
+            if published == 0:
+                await _sleep_unless(stop, self._poll_interval)
+        logger.info("outbox relay stopped")
+
+    async def publish_pending(self) -> int:
+        """One pass over every lane with pending rows; returns how many rows were published."""
+        async with self._sessions() as session:
+            lanes: Sequence[int] = (
+                await session.scalars(
+                    select(OutboxMessage.lane)
+                    .where(OutboxMessage.published_at.is_(None), OutboxMessage.parked_at.is_(None))
+                    .distinct()
+                )
+            ).all()
+        if not lanes:
+            return 0
+        counts = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
+        return sum(counts)
+
+    async def _publish_lane(self, lane: int) -> int:
+        async with self._concurrency, transaction(self._sessions) as session:
+            locked = await session.scalar(
+                select(func.pg_try_advisory_xact_lock(_LANE_LOCK_NAMESPACE, lane))
+            )
+            if not locked:
+                return 0  # another replica is publishing this lane
+            m = OutboxMessage
+            rows = (
+                await session.execute(
+                    select(m.id, m.topic, m.message_key, m.headers, m.payload, m.attempts)
+                    .where(m.lane == lane, m.published_at.is_(None), m.parked_at.is_(None))
+                    .order_by(m.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # Hand every row to the producer first (it batches per partition), then wait.
+            sent: list[asyncio.Future[object]] = []
+            failure: BaseException | None = None
+            for row in rows:
+                try:
+                    sent.append(
+                        await self._producer.send(
+                            row.topic,
+                            value=row.payload,
+                            key=row.message_key.encode(),
+                            headers=[(name, value.encode()) for name, value in row.headers],
+                        )
+                    )
+                except Exception as error:  # e.g. a message too large for the broker
+                    failure = error
+                    break
+            results = await asyncio.gather(*sent, return_exceptions=True)
+
+            published: list[int] = []
+            for row, result in zip(rows, [*results, failure], strict=False):
+                if isinstance(result, BaseException):
+                    # Stop at the first failure: later rows of this lane may share its key and
+                    # must not overtake it. They are sent again next pass (consumers dedupe).
+                    await self._record_failure(session, row.id, row.attempts, result)
+                    break
+                published.append(row.id)
+            if published:
+                await self._mark_published(session, published)
+            return len(published)
+
+    async def _mark_published(self, session: AsyncSession, row_ids: list[int]) -> None:
+        # If the process dies before this commits, the rows stay pending and are sent again.
+        m = OutboxMessage
+        await session.execute(
+            update(m)
+            .where(m.id.in_(row_ids))
+            .values(published_at=func.now(), attempts=m.attempts + 1)
+        )
+
+    async def _record_failure(
+        self, session: AsyncSession, row_id: int, attempts: int, error: BaseException
+    ) -> None:
+        attempts += 1
+        parked = attempts >= self._max_attempts
+        logger.warning(
+            "outbox row failed to publish",
+            extra={"outbox_id": row_id, "attempts": attempts, "parked": parked, "error": repr(error)},
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                attempts=attempts,
+                last_error=repr(error)[:2000],
+                parked_at=func.now() if parked else None,
+            )
+        )
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,203 @@
+"""What a Vitrina service is, and how each of its processes runs.
+
+A service declares itself once as a :class:`Service` (name, settings, routers, event handlers,
+migrations). :func:`build_app` turns that into its FastAPI app; :func:`run_workers` runs its
+consumer and outbox relay; :func:`main` is the command line every service shares::
+
+    python -m catalog migrate | api | consumer | relay | run | topics
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+from vitrina_contracts.events.base import Event
+
+from vitrina_kit import db, kafka
+from vitrina_kit.consumer import ConsumerRunner, Handler
+from vitrina_kit.health import health_router
+from vitrina_kit.logging import configure_logging
+from vitrina_kit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from vitrina_kit.migrations import upgrade
+from vitrina_kit.ops import ops_router
+from vitrina_kit.outbox import OutboxRelay
+from vitrina_kit.problems import install_problem_handlers
+from vitrina_kit.settings import ServiceSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service's declaration: everything the shared runtime needs to run it."""
+
+    name: str
+    title: str
+    description: str
+    settings: Callable[[], ServiceSettings]
+    routers: Sequence[APIRouter]
+    migrations: Path
+    handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    version: str = "0.1.0"
+
+
+def build_app(service: Service, settings: ServiceSettings, *, with_workers: bool = False) -> FastAPI:
+    """The service's FastAPI app; ``with_workers`` also runs its consumer and relay in-process."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        app.state.engine = engine
+        app.state.sessions = db.create_session_factory(engine)
+        stop = asyncio.Event()
+        workers = (
+            asyncio.create_task(run_workers(service, settings, stop=stop, engine=engine))
+            if with_workers
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if workers is not None:
+                await workers
+            await engine.dispose()
+
+    app = FastAPI(
+        title=service.title,
+        description=service.description,
+        version=service.version,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(CorrelationIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(ops_router)
+    for router in service.routers:
+        app.include_router(router)
+    return app
+
+
+async def run_workers(
+    service: Service,
+    settings: ServiceSettings,
+    *,
+    stop: asyncio.Event,
+    engine: AsyncEngine | None = None,
+    consumer: bool = True,
+    relay: bool = True,
+) -> None:
+    """Run the service's consumer and/or outbox relay until ``stop`` is set."""
+    own_engine = engine is None
+    engine = engine or db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    sessions = db.create_session_factory(engine)
+    await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+    producer = kafka.create_producer(
+        settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-producer"
+    )
+    await producer.start()
+    try:
+        tasks = []
+        if relay:
+            outbox_relay = OutboxRelay(
+                sessions,
+                producer,
+                batch_size=settings.outbox_batch_size,
+                poll_interval=settings.outbox_poll_interval_seconds,
+                max_attempts=settings.outbox_max_attempts,
+            )
+            tasks.append(asyncio.create_task(outbox_relay.run(stop), name="outbox-relay"))
+        if consumer and service.handlers:
+            runner = ConsumerRunner(
+                group_id=settings.service_name,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                sessions=sessions,
+                handlers=service.handlers,
+                producer=producer,
+                max_attempts=settings.consumer_max_attempts,
+                retry_base_seconds=settings.consumer_retry_base_seconds,
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            )
+            tasks.append(asyncio.create_task(runner.run(stop), name="consumer"))
+        if tasks:
+            # One worker failing takes the process down (the supervisor restarts it) rather
+            # than leaving a half-working service that looks healthy.
+            done, _ = await asyncio.wait(
+                [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            stop.set()
+            await asyncio.gather(*tasks)
+    finally:
+        await producer.stop()
+        if own_engine:
+            await engine.dispose()
+
+
+def main(service: Service, argv: Sequence[str] | None = None) -> None:
+    """The command line of a service process."""
+    parser = argparse.ArgumentParser(prog=f"python -m {service.name}", description=service.title)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply the database migrations")
+    commands.add_parser("topics", help="create the registry's Kafka topics that are missing")
+    api = commands.add_parser("api", help="serve the HTTP API")
+    api.add_argument("--host")
+    api.add_argument("--port", type=int)
+    commands.add_parser("consumer", help="consume the events this service handles")
+    commands.add_parser("relay", help="publish the outbox to Kafka")
+    run = commands.add_parser("run", help="API, consumer and relay in one process")
+    run.add_argument("--host")
+    run.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+
+    settings = service.settings()
+    configure_logging(settings.log_level, settings.log_format, service=service.name)
+
+    if args.command == "migrate":
+        upgrade(service.migrations, settings.database_url)
+    elif args.command == "topics":
+        asyncio.run(kafka.ensure_topics(settings.kafka_bootstrap_servers))
+    elif args.command in ("api", "run"):
+        app = build_app(service, settings, with_workers=args.command == "run")
+        uvicorn.run(
+            app,
+            host=args.host or settings.http_host,
+            port=args.port or settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    else:
+        asyncio.run(
+            _until_signalled(
+                lambda stop: run_workers(
+                    service,
+                    settings,
+                    stop=stop,
+                    consumer=args.command == "consumer",
+                    relay=args.command == "relay",
+                )
+            )
+        )
+
+
+async def _until_signalled(work: Callable[[asyncio.Event], Any]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await work(stop)

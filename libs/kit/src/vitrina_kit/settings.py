@@ -1,0 +1,51 @@
+"""The settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings of a Vitrina service.
+
+    A subclass sets ``model_config = SettingsConfigDict(env_prefix="CATALOG_")`` and adds its own
+    fields. The Kafka bootstrap servers are the one setting without a prefix: every service talks
+    to the same cluster, and ``KAFKA_BOOTSTRAP_SERVERS`` is the name every Kafka tool knows.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = Field(description="Name used for the consumer group, event source, logs.")
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/vitrina",
+        description="SQLAlchemy URL of the service's own database (asyncpg driver).",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
+    # The embedded test broker answers a waiting fetch only when the wait ends, so a short wait
+    # keeps hops fast there; Apache Kafka answers early and is unaffected by a small value.
+    kafka_fetch_max_wait_ms: int = Field(default=100, ge=10, le=5000)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100, le=60_000)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL the API is reachable at, for links and logs."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    consumer_max_attempts: int = Field(
+        default=4, ge=1, le=20, description="In-process attempts before a dead letter."
+    )
+    consumer_retry_base_seconds: float = Field(default=0.2, ge=0.0, le=60.0)
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_interval_seconds: float = Field(default=0.05, ge=0.005, le=10.0)
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, description="Publish attempts before a row is parked."
+    )

@@ -1,0 +1,23 @@
+"""The billing service: its declaration and app factory."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from vitrina_kit.service import Service, build_app
+
+from billing.messaging.handlers import HANDLERS
+from billing.settings import BillingSettings
+
+SERVICE = Service(
+    name="billing",
+    title="Vitrina billing",
+    description="Billing accounts, invoices, closing documents, VAT, payments, dunning and partner settlements.",
+    settings=BillingSettings,
+    routers=[],
+    handlers=HANDLERS,
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def create_app(settings: BillingSettings | None = None, *, with_workers: bool = False) -> FastAPI:
+    return build_app(SERVICE, settings or BillingSettings(), with_workers=with_workers)

@@ -1,0 +1,1 @@
+"""Vitrina catalog service: partners publish products and plans; businesses browse them."""

@@ -1,0 +1,24 @@
+"""The catalog service: its declaration and app factory."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from vitrina_kit.service import Service, build_app
+
+from catalog.messaging.handlers import HANDLERS
+from catalog.products.router import router as products_router
+from catalog.settings import CatalogSettings
+
+SERVICE = Service(
+    name="catalog",
+    title="Vitrina catalog",
+    description="Partners publish products and plans; businesses browse the storefront.",
+    settings=CatalogSettings,
+    routers=[products_router],
+    handlers=HANDLERS,
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def create_app(settings: CatalogSettings | None = None, *, with_workers: bool = False) -> FastAPI:
+    return build_app(SERVICE, settings or CatalogSettings(), with_workers=with_workers)

@@ -1,0 +1,6 @@
+from vitrina_kit.migrations import run_env
+
+from catalog.database import Base
+from catalog.products import models  # noqa: F401  (registers the tables on Base.metadata)
+
+run_env(Base.metadata)

@@ -1,0 +1,23 @@
+"""The identity service: its declaration and app factory."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from vitrina_kit.service import Service, build_app
+
+from identity.messaging.handlers import HANDLERS
+from identity.settings import IdentitySettings
+
+SERVICE = Service(
+    name="identity",
+    title="Vitrina identity",
+    description="Organizations, their API clients, signing keys and OAuth 2.0 token issuance.",
+    settings=IdentitySettings,
+    routers=[],
+    handlers=HANDLERS,
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def create_app(settings: IdentitySettings | None = None, *, with_workers: bool = False) -> FastAPI:
+    return build_app(SERVICE, settings or IdentitySettings(), with_workers=with_workers)

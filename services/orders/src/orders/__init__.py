@@ -1,0 +1,1 @@
+"""Vitrina orders service: businesses order plans and manage their subscriptions."""
