@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from vitrina_kit import db
 
+from vitrina_kit import db
 
 
 @pytest.fixture

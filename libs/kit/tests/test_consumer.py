@@ -11,23 +11,31 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from vitrina_contracts.envelope import build_envelope
 from vitrina_contracts.events.catalog import ProductPublished, ProductRetired
 from vitrina_kit import kafka
 from vitrina_kit.consumer import ConsumerRunner, InboxMessage, PermanentError, Received
 from vitrina_kit.testing import read_topic, send_raw, wait_until
 
-effects = Table("effects", MetaData(), Column("id", Integer, primary_key=True), Column("note", Text))
+effects = Table(
+    "effects", MetaData(), Column("id", Integer, primary_key=True), Column("note", Text)
+)
 
 TOPIC = ProductPublished.topic
 
 
-def envelope_bytes(*, product_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None) -> bytes:
+def envelope_bytes(
+    *, product_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None
+) -> bytes:
     product_id = product_id or uuid.uuid4()
     example = ProductPublished.example()
     event = ProductPublished(product=example.product.model_copy(update={"product_id": product_id}))
     return build_envelope(
-        event, source="/vitrina/catalog", subject=str(product_id), aggregate_version=1,
+        event,
+        source="/vitrina/catalog",
+        subject=str(product_id),
+        aggregate_version=1,
         event_id=event_id,
     ).to_json_bytes()
 
@@ -139,7 +147,9 @@ async def test_a_valid_envelope_with_invalid_data_is_dead_lettered(
 ) -> None:
     broken = json.loads(envelope_bytes())
     broken["data"]["product"]["plans"] = "not a list"
-    await send_raw(kafka_bootstrap, TOPIC, [json.dumps(broken).encode(), envelope_bytes()], key=b"k")
+    await send_raw(
+        kafka_bootstrap, TOPIC, [json.dumps(broken).encode(), envelope_bytes()], key=b"k"
+    )
     shutdown = run_consumer({ProductPublished: record_effect})
 
     await wait_until(lambda: _at_least(sessions, 1), message="the valid event")

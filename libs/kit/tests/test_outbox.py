@@ -9,6 +9,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from vitrina_contracts.envelope import CloudEvent
 from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit import kafka
@@ -54,12 +55,15 @@ async def test_rolled_back_transaction_publishes_nothing(
     class Boom(Exception):
         pass
 
-    with pytest.raises(Boom):
+    async def publish_then_fail() -> None:
         async with transaction(sessions) as session:
             await add_event(
                 session, product_event(uuid.uuid4(), 1), subject="p", aggregate_version=1
             )
             raise Boom
+
+    with pytest.raises(Boom):
+        await publish_then_fail()
 
     relay = OutboxRelay(sessions, producer)
     assert await relay.publish_pending() == 0

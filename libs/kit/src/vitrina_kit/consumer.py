@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from tenacity import AsyncRetrying, retry_if_not_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
+
 from vitrina_contracts.envelope import (
     CloudEvent,
     InvalidEnvelope,
@@ -32,7 +33,6 @@ from vitrina_contracts.envelope import (
     decode_event,
 )
 from vitrina_contracts.events.base import Event
-
 from vitrina_kit import context
 from vitrina_kit.db import KitBase, transaction
 
@@ -129,9 +129,7 @@ class ConsumerRunner:
         logger.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
         try:
             while not stop.is_set():
-                batch = await self._consumer.getmany(
-                    timeout_ms=200, max_records=self._max_records
-                )
+                batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
                 if not batch:
                     continue
                 done = await asyncio.gather(
@@ -145,7 +143,10 @@ class ConsumerRunner:
             logger.info("consumer stopped", extra={"group": self.group_id})
 
     async def _process_partition(
-        self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
+        self,
+        tp: TopicPartition,
+        records: Sequence[ConsumerRecord[bytes, bytes]],
+        stop: asyncio.Event,
     ) -> tuple[TopicPartition, int | None]:
         next_offset: int | None = None
         for record in records:

@@ -17,7 +17,9 @@ causation_id: ContextVar[str | None] = ContextVar("causation_id", default=None)
 
 
 @contextmanager
-def bound(*, correlation: str | None, causation: str | None = None, **log_fields: str) -> Iterator[None]:
+def bound(
+    *, correlation: str | None, causation: str | None = None, **log_fields: str
+) -> Iterator[None]:
     """Run a block with the given correlation and causation ids (and extra log fields)."""
     corr_token = correlation_id.set(correlation)
     caus_token = causation_id.set(causation)

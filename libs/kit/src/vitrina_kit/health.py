@@ -33,9 +33,7 @@ async def live() -> Liveness:
     return Liveness()
 
 
-@health_router.get(
-    "/ready", response_model=Readiness, responses={503: {"model": Readiness}}
-)
+@health_router.get("/ready", response_model=Readiness, responses={503: {"model": Readiness}})
 async def ready(request: Request) -> JSONResponse:
     """Ready when the service's database and the Kafka broker both answer."""
     settings = request.app.state.settings

@@ -43,9 +43,7 @@ class IdempotencyRecord(KitBase):
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[Any] = mapped_column(JSONB, nullable=True)
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class IdempotencyKeyReused(DomainError):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from vitrina_contracts.registry import TOPICS, Topic
 
 logger = logging.getLogger(__name__)

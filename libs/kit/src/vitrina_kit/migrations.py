@@ -62,9 +62,7 @@ def run_env(target_metadata: MetaData) -> None:
     assert url, "sqlalchemy.url must be set (use vitrina_kit.migrations.upgrade)"
 
     def run(connection: Connection) -> None:
-        context.configure(
-            connection=connection, target_metadata=list(metadata), compare_type=True
-        )
+        context.configure(connection=connection, target_metadata=list(metadata), compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
 

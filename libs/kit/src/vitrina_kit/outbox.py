@@ -9,6 +9,7 @@ after sending but before marking sends again, and consumers drop the copy by eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
@@ -33,9 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
+
 from vitrina_contracts.envelope import CloudEvent, build_envelope
 from vitrina_contracts.events.base import Event
-
 from vitrina_kit import context
 from vitrina_kit.db import KitBase, transaction
 
@@ -274,7 +275,12 @@ class OutboxRelay:
         parked = attempts >= self._max_attempts
         logger.warning(
             "outbox row failed to publish",
-            extra={"outbox_id": row_id, "attempts": attempts, "parked": parked, "error": repr(error)},
+            extra={
+                "outbox_id": row_id,
+                "attempts": attempts,
+                "parked": parked,
+                "error": repr(error),
+            },
         )
         await session.execute(
             update(OutboxMessage)
@@ -288,7 +294,5 @@ class OutboxRelay:
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -22,8 +22,8 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
-from vitrina_contracts.events.base import Event
 
+from vitrina_contracts.events.base import Event
 from vitrina_kit import db, kafka
 from vitrina_kit.consumer import ConsumerRunner, Handler
 from vitrina_kit.health import health_router
@@ -52,7 +52,9 @@ class Service:
     version: str = "0.1.0"
 
 
-def build_app(service: Service, settings: ServiceSettings, *, with_workers: bool = False) -> FastAPI:
+def build_app(
+    service: Service, settings: ServiceSettings, *, with_workers: bool = False
+) -> FastAPI:
     """The service's FastAPI app; ``with_workers`` also runs its consumer and relay in-process."""
 
     @contextlib.asynccontextmanager
@@ -102,7 +104,9 @@ async def run_workers(
 ) -> None:
     """Run the service's consumer and/or outbox relay until ``stop`` is set."""
     own_engine = engine is None
-    engine = engine or db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    engine = engine or db.create_engine(
+        settings.database_url, pool_size=settings.database_pool_size
+    )
     sessions = db.create_session_factory(engine)
     await kafka.ensure_topics(settings.kafka_bootstrap_servers)
     producer = kafka.create_producer(
@@ -137,7 +141,7 @@ async def run_workers(
         if tasks:
             # One worker failing takes the process down (the supervisor restarts it) rather
             # than leaving a half-working service that looks healthy.
-            done, _ = await asyncio.wait(
+            await asyncio.wait(
                 [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
             )
             stop.set()

@@ -1,1 +1,1 @@
-"""Vitrina billing service: Billing accounts, invoices, closing documents, VAT, payments, dunning and partner settlements."""
+"""Vitrina billing service: accounts, invoices, UPDs, VAT, payments, dunning, settlements."""

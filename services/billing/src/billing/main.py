@@ -3,15 +3,15 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from vitrina_kit.service import Service, build_app
 
 from billing.messaging.handlers import HANDLERS
 from billing.settings import BillingSettings
+from vitrina_kit.service import Service, build_app
 
 SERVICE = Service(
     name="billing",
     title="Vitrina billing",
-    description="Billing accounts, invoices, closing documents, VAT, payments, dunning and partner settlements.",
+    description="Billing accounts, invoices, UPDs, VAT, payments, dunning, partner settlements.",
     settings=BillingSettings,
     routers=[],
     handlers=HANDLERS,

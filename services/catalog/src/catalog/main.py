@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from vitrina_kit.service import Service, build_app
 
 from catalog.messaging.handlers import HANDLERS
 from catalog.products.router import router as products_router
 from catalog.settings import CatalogSettings
+from vitrina_kit.service import Service, build_app
 
 SERVICE = Service(
     name="catalog",

@@ -1,4 +1,5 @@
 from pydantic_settings import SettingsConfigDict
+
 from vitrina_kit.settings import ServiceSettings
 
 

@@ -1,1 +1,1 @@
-"""Vitrina identity service: Organizations, their API clients, signing keys and OAuth 2.0 token issuance."""
+"""Vitrina identity service: Organizations, API clients, signing keys, OAuth 2.0 tokens."""

@@ -1,6 +1,5 @@
-from vitrina_kit.service import main as run_service
-
 from identity.main import SERVICE
+from vitrina_kit.service import main as run_service
 
 
 def main() -> None:

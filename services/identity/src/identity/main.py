@@ -3,15 +3,15 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from vitrina_kit.service import Service, build_app
 
 from identity.messaging.handlers import HANDLERS
 from identity.settings import IdentitySettings
+from vitrina_kit.service import Service, build_app
 
 SERVICE = Service(
     name="identity",
     title="Vitrina identity",
-    description="Organizations, their API clients, signing keys and OAuth 2.0 token issuance.",
+    description="Organizations, API clients, signing keys, OAuth 2.0 tokens.",
     settings=IdentitySettings,
     routers=[],
     handlers=HANDLERS,

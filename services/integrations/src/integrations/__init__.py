@@ -1,1 +1,1 @@
-"""Vitrina integrations service: Connectors to EDO operators, 1C, banks and partner webhooks; UPD generation."""
+"""Vitrina integrations service: EDO operators, 1C, banks, partner webhooks; UPD generation."""

@@ -1,4 +1,5 @@
 from sqlalchemy.orm import DeclarativeBase
+
 from vitrina_kit.db import new_metadata
 
 

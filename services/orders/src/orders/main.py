@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from fastapi import FastAPI
-from vitrina_kit.service import Service, build_app
 
 from orders.catalog.router import router as catalog_router
 from orders.messaging.handlers import HANDLERS
 from orders.settings import OrdersSettings
+from vitrina_kit.service import Service, build_app
 
 SERVICE = Service(
     name="orders",

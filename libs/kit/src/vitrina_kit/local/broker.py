@@ -57,8 +57,16 @@ class EmbeddedBroker:
             url = f"tcp://127.0.0.1:{port}"
             log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
             self._process = subprocess.Popen(
-                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"],
+                [
+                    binary,
+                    "broker",
+                    "--listener-url",
+                    url,
+                    "--advertised-listener-url",
+                    url,
+                    "--storage-engine",
+                    "memory://tansu/",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal goes to the stack, not straight here

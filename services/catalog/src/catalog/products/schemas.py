@@ -6,9 +6,9 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, PlainSerializer, model_validator
-from vitrina_kit.api import RequestModel, ResponseModel
 
 from catalog.products.domain import BillingPeriod, PricingUnit, ProductStatus, VatMode
+from vitrina_kit.api import RequestModel, ResponseModel
 
 Slug = Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 PlanCode = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]

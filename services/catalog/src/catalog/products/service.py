@@ -6,13 +6,13 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from vitrina_contracts.events.catalog import PlanSnapshot, ProductPublished, ProductSnapshot
-from vitrina_kit.auth import Caller
-from vitrina_kit.outbox import add_event
 
 from catalog.products import domain, repository
 from catalog.products.models import Plan, Product
 from catalog.products.schemas import ProductCreate
+from vitrina_contracts.events.catalog import PlanSnapshot, ProductPublished, ProductSnapshot
+from vitrina_kit.auth import Caller
+from vitrina_kit.outbox import add_event
 
 
 async def create_product(session: AsyncSession, caller: Caller, data: ProductCreate) -> Product:

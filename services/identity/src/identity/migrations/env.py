@@ -1,5 +1,4 @@
-from vitrina_kit.migrations import run_env
-
 from identity.database import Base
+from vitrina_kit.migrations import run_env
 
 run_env(Base.metadata)

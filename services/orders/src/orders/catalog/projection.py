@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, insert
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
-from vitrina_contracts.events.catalog import ProductSnapshot
 
 from orders.catalog.models import CatalogPlan, CatalogProduct
+from vitrina_contracts.events.catalog import ProductSnapshot
 
 
 async def apply_product(session: AsyncSession, product: ProductSnapshot) -> bool:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from sqlalchemy import select
-from vitrina_kit.api import SessionDep
-from vitrina_kit.problems import PROBLEM_RESPONSES, NotFound
 
 from orders.catalog.models import CatalogProduct
 from orders.catalog.schemas import CatalogProductRead
+from vitrina_kit.api import SessionDep
+from vitrina_kit.problems import PROBLEM_RESPONSES, NotFound
 
 router = APIRouter(prefix="/catalog", tags=["catalog"], responses=PROBLEM_RESPONSES)
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import PlainSerializer
+
 from vitrina_kit.api import ResponseModel
 
 Price = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json")]

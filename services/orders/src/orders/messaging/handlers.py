@@ -3,11 +3,11 @@
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from orders.catalog import projection
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.events.catalog import ProductPublished, ProductRetired, ProductRevised
 from vitrina_kit.consumer import Handler, Received
-
-from orders.catalog import projection
 
 
 async def on_product_snapshot(

@@ -1,0 +1,226 @@
+"""The products API over a real, migrated PostgreSQL database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from vitrina_contracts.envelope import CloudEvent, decode_event
+from vitrina_contracts.events.catalog import ProductPublished
+
+
+async def scalar(database_url: str, sql: str) -> object:
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        value = await connection.scalar(text(sql))
+    await engine.dispose()
+    return value
+
+
+def key() -> dict[str, str]:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+async def test_a_partner_creates_a_draft_with_its_plans(
+    client: httpx.AsyncClient, partner: dict[str, str], new_product: Callable[..., dict]
+) -> None:
+    body = new_product()
+    response = await client.post("/products", json=body, headers={**partner, **key()})
+
+    assert response.status_code == 201, response.text
+    product = response.json()
+    assert response.headers["location"] == f"/products/{product['id']}"
+    assert product["status"] == "draft"
+    assert product["version"] == 0
+    assert product["partner_id"] == partner["X-Vitrina-Organization"]
+    assert [p["code"] for p in product["plans"]] == ["start", "backup"]
+    assert product["plans"][0]["unit_price"] == "1250.00"
+    assert product["plans"][1]["unit_price"] == "3.50"
+    assert product["plans"][1]["vat_mode"] == "exempt"
+    fetched = await client.get(f"/products/{product['id']}", headers=partner)
+    assert fetched.json() == product
+
+
+async def test_publishing_writes_the_event_in_the_same_transaction(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    created = (
+        await client.post("/products", json=new_product(), headers={**partner, **key()})
+    ).json()
+    assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
+
+    response = await client.post(f"/products/{created['id']}/publish", headers=partner)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "published"
+    assert response.json()["version"] == 1
+    payload = await scalar(database_url, "SELECT payload FROM outbox_messages")
+    envelope = CloudEvent.from_json_bytes(payload)  # type: ignore[arg-type]
+    event = decode_event(envelope)
+    assert isinstance(event, ProductPublished)
+    assert envelope.subject == created["id"]
+    assert envelope.aggregateversion == 1
+    assert envelope.source == "/vitrina/catalog"
+    assert str(event.product.product_id) == created["id"]
+    assert [str(p.plan_id) for p in event.product.plans] == [p["id"] for p in created["plans"]]
+    assert str(event.product.plans[1].unit_price) == "3.50"
+
+
+async def test_publishing_twice_is_a_conflict_and_publishes_once(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    created = (
+        await client.post("/products", json=new_product(), headers={**partner, **key()})
+    ).json()
+    await client.post(f"/products/{created['id']}/publish", headers=partner)
+
+    again = await client.post(f"/products/{created['id']}/publish", headers=partner)
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "product_cannot_be_published"
+    assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 1
+
+
+async def test_a_product_without_public_plans_cannot_be_published(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    body = new_product(
+        plans=[
+            {
+                "code": "vip",
+                "name": "VIP",
+                "pricing_unit": "seat",
+                "unit_price": "9.99",
+                "public": False,
+            }
+        ]
+    )
+    created = (await client.post("/products", json=body, headers={**partner, **key()})).json()
+    response = await client.post(f"/products/{created['id']}/publish", headers=partner)
+    assert response.status_code == 422
+    assert response.json()["code"] == "product_has_no_public_plan"
+    assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
+
+
+async def test_another_partners_product_does_not_exist_for_you(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    created = (
+        await client.post("/products", json=new_product(), headers={**partner, **key()})
+    ).json()
+    stranger = {"X-Vitrina-Organization": str(uuid.uuid4())}
+
+    read = await client.get(f"/products/{created['id']}", headers=stranger)
+    publish = await client.post(f"/products/{created['id']}/publish", headers=stranger)
+
+    assert read.status_code == publish.status_code == 404
+    assert read.json()["code"] == "product_not_found"
+    assert await scalar(database_url, "SELECT status FROM products") == "draft"
+
+
+async def test_a_taken_slug_is_a_conflict(
+    client: httpx.AsyncClient, partner: dict[str, str], new_product: Callable[..., dict]
+) -> None:
+    body = new_product()
+    await client.post("/products", json=body, headers={**partner, **key()})
+    response = await client.post("/products", json=body, headers={**partner, **key()})
+    assert response.status_code == 409
+    assert response.json()["code"] == "slug_taken"
+
+
+async def test_a_repeated_creation_with_its_key_creates_one_product(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    body, headers = new_product(), {**partner, **key()}
+    first = await client.post("/products", json=body, headers=headers)
+    again = await client.post("/products", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert await scalar(database_url, "SELECT count(*) FROM products") == 1
+
+
+BAD_BODIES = {
+    "unknown field": {"featured": True},
+    "wrong type": {"name": 42},
+    "bad slug": {"slug": "Not A Slug!"},
+    "no plans": {"plans": []},
+    "float-precision price": {
+        "plans": [{"code": "a", "name": "A", "pricing_unit": "seat", "unit_price": "1.005"}]
+    },
+    "negative price": {
+        "plans": [{"code": "a", "name": "A", "pricing_unit": "seat", "unit_price": "-1.00"}]
+    },
+    "unknown unit": {
+        "plans": [{"code": "a", "name": "A", "pricing_unit": "kg", "unit_price": "1.00"}]
+    },
+    "min above max": {
+        "plans": [
+            {
+                "code": "a",
+                "name": "A",
+                "pricing_unit": "seat",
+                "unit_price": "1.00",
+                "min_quantity": 10,
+                "max_quantity": 5,
+            }
+        ]
+    },
+    "duplicate plan codes": {
+        "plans": [{"code": "a", "name": "A", "pricing_unit": "seat", "unit_price": "1.00"}] * 2
+    },
+    "unknown plan field": {
+        "plans": [
+            {
+                "code": "a",
+                "name": "A",
+                "pricing_unit": "seat",
+                "unit_price": "1.00",
+                "discount": "50%",
+            }
+        ]
+    },
+}
+
+
+async def test_bad_input_is_a_problem_and_changes_nothing(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    for case, overrides in BAD_BODIES.items():
+        response = await client.post(
+            "/products", json=new_product(**overrides), headers={**partner, **key()}
+        )
+        assert response.status_code == 422, case
+        assert response.headers["content-type"] == "application/problem+json", case
+        assert response.json()["invalid-params"], case
+
+    oversized = new_product(short_description="я" * 100_000)
+    response = await client.post("/products", json=oversized, headers={**partner, **key()})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+    not_a_uuid = await client.get("/products/not-a-uuid", headers=partner)
+    assert not_a_uuid.status_code == 422
+    for table in ("products", "plans", "outbox_messages", "idempotency_keys"):
+        assert await scalar(database_url, f"SELECT count(*) FROM {table}") == 0, table

@@ -1,0 +1,84 @@
+"""The first flow across two services, every piece real: catalog and orders as processes,
+the broker, PostgreSQL. A product published through catalog's API appears in orders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+import catalog.main
+import orders.main
+from vitrina_kit.local import free_port
+from vitrina_kit.testing import ServiceProcess, migrated_database, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def product_body() -> dict[str, object]:
+    return {
+        "slug": f"vpbx-{uuid.uuid4().hex[:8]}",
+        "name": "Виртуальная АТС",
+        "category": "communications",
+        "plans": [
+            {"code": "office", "name": "Офис", "pricing_unit": "seat", "unit_price": "390.00"},
+            {
+                "code": "pro",
+                "name": "Про",
+                "pricing_unit": "seat",
+                "unit_price": "590.00",
+                "trial_days": 30,
+            },
+        ],
+    }
+
+
+async def test_a_published_product_appears_in_orders(
+    make_database: Callable[[str], str], start_service: Callable[..., ServiceProcess]
+) -> None:
+    catalog_api = start_service(
+        "catalog",
+        "run",
+        port=free_port(),
+        database_url=migrated_database(make_database, catalog.main.SERVICE),
+    )
+    orders_api = start_service(
+        "orders",
+        "run",
+        port=free_port(),
+        database_url=migrated_database(make_database, orders.main.SERVICE),
+    )
+    partner = {"X-Vitrina-Organization": str(uuid.uuid4())}
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        created = await http.post(
+            f"{catalog_api.base_url}/products",
+            json=product_body(),
+            headers={**partner, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert created.status_code == 201, created.text
+        product = created.json()
+        published = await http.post(
+            f"{catalog_api.base_url}/products/{product['id']}/publish", headers=partner
+        )
+        assert published.status_code == 200, published.text
+
+        async def in_orders() -> httpx.Response | None:
+            response = await http.get(f"{orders_api.base_url}/catalog/products/{product['id']}")
+            return response if response.status_code == 200 else None
+
+        seen = await wait_until(in_orders, timeout=30, message="the product in orders")
+        projected = seen.json()
+        assert projected["version"] == 1
+        assert projected["status"] == "published"
+        assert projected["partner_id"] == partner["X-Vitrina-Organization"]
+        assert [(p["code"], p["unit_price"], p["trial_days"]) for p in projected["plans"]] == [
+            ("office", "390.00", 0),
+            ("pro", "590.00", 30),
+        ]
+
+        backlog = (await http.get(f"{catalog_api.base_url}/ops/outbox")).json()
+        assert backlog["pending"] == 0
+        assert backlog["parked"] == 0
