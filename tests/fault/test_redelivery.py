@@ -7,6 +7,7 @@ for the relay, a transaction that never commits (which is what a killed process 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 
@@ -121,6 +122,24 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
     assert await query(orders_db, "SELECT version FROM catalog_products") == 1
 
 
+def _distinct_products(count: int) -> list[bytes]:
+    """Envelopes of ``count`` different products, each with its own plans."""
+    example = ProductPublished.example().product
+    envelopes = []
+    for _ in range(count):
+        plans = tuple(plan.model_copy(update={"plan_id": uuid.uuid4()}) for plan in example.plans)
+        product = example.model_copy(update={"product_id": uuid.uuid4(), "plans": plans})
+        envelopes.append(
+            build_envelope(
+                ProductPublished(product=product),
+                source="/vitrina/catalog",
+                subject=str(product.product_id),
+                aggregate_version=1,
+            ).to_json_bytes()
+        )
+    return envelopes
+
+
 async def _logged(process: ServiceProcess, text_: str) -> bool:
     return text_ in process.logs()
 
@@ -132,23 +151,8 @@ async def test_a_consumer_killed_mid_batch_resumes_from_its_committed_offset(
 ) -> None:
     orders_db = migrated_database(make_database, orders.main.SERVICE)
     await kafka.ensure_topics(kafka_bootstrap)
-    example = ProductPublished.example().product
     total = 600
-
-    def fresh_product() -> object:
-        plans = tuple(plan.model_copy(update={"plan_id": uuid.uuid4()}) for plan in example.plans)
-        return example.model_copy(update={"product_id": uuid.uuid4(), "plans": plans})
-
-    events = [
-        build_envelope(
-            ProductPublished(product=fresh_product()),  # type: ignore[arg-type]
-            source="/vitrina/catalog",
-            subject=str(n),
-            aggregate_version=1,
-        ).to_json_bytes()
-        for n in range(total)
-    ]
-    await send_raw(kafka_bootstrap, ProductPublished.topic, events)
+    await send_raw(kafka_bootstrap, ProductPublished.topic, _distinct_products(total))
 
     first = start_service("orders", "consumer", database_url=orders_db)
 
@@ -176,3 +180,36 @@ async def test_a_consumer_killed_mid_batch_resumes_from_its_committed_offset(
     replayed = second.logs().count("duplicate event ignored")
     assert replayed < total - after_kill + 200
     assert replayed <= 200
+
+
+async def test_a_consumer_stopped_gracefully_commits_what_it_applied(
+    make_database: Callable[[str], str],
+    start_service: Callable[..., ServiceProcess],
+    kafka_bootstrap: str,
+) -> None:
+    orders_db = migrated_database(make_database, orders.main.SERVICE)
+    await kafka.ensure_topics(kafka_bootstrap)
+    total = 600
+    await send_raw(kafka_bootstrap, ProductPublished.topic, _distinct_products(total))
+
+    first = start_service("orders", "consumer", database_url=orders_db)
+
+    async def some_applied() -> int:
+        count = int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
+        return count if count >= 50 else 0
+
+    await wait_until(some_applied, interval=0.01, timeout=60, message="the consumer to get going")
+    first.stop()  # SIGTERM: finish the event in hand, commit, leave the group
+    assert first.exit_code == 0
+    assert int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0) < total
+
+    second = start_service("orders", "consumer", database_url=orders_db)
+
+    async def all_applied() -> bool:
+        return await query(orders_db, "SELECT count(*) FROM catalog_products") == total
+
+    await wait_until(all_applied, timeout=90, message="every event applied")
+    assert "duplicate event ignored" not in second.logs()  # nothing was delivered twice
+    for line in (first.logs() + second.logs()).splitlines():
+        entry = json.loads(line)  # every log line is one JSON object
+        assert {"event", "level", "timestamp", "service"} <= set(entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,17 +34,24 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
 def upgrade(script_location: Path, database_url: str, revision: str = "head") -> None:
     """Migrate a service's database to ``revision``; safe to call from inside an event loop."""
     config = alembic_config(script_location, database_url)
+    _in_own_thread(lambda: command.upgrade(config, revision))
+
+
+def _in_own_thread(migrate: Callable[[], None]) -> None:
+    """Run ``migrate`` here, or in a thread when an event loop already runs here.
+
+    Alembic's env.py drives its own event loop, which cannot start inside a running one.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.upgrade(config, revision)
+        migrate()
         return
-    # env.py drives its own event loop; give it a thread of its own.
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            command.upgrade(config, revision)
+            migrate()
         except BaseException as error:
             errors.append(error)
 
@@ -55,11 +62,20 @@ def upgrade(script_location: Path, database_url: str, revision: str = "head") ->
         raise errors[0]
 
 
-def run_env(target_metadata: MetaData) -> None:
-    """The body of every service's ``env.py``: online migrations over asyncpg."""
+def downgrade(script_location: Path, database_url: str, revision: str = "base") -> None:
+    """Migrate a service's database down to ``revision`` (``base``: nothing left)."""
+    config = alembic_config(script_location, database_url)
+    _in_own_thread(lambda: command.downgrade(config, revision))
+
+
+def run_env(target_metadata: MetaData, *, default_url: Callable[[], str]) -> None:
+    """The body of every service's ``env.py``: online migrations over asyncpg.
+
+    The URL is the one :func:`upgrade` passes, else ``default_url()`` (the service's settings),
+    so the ``alembic`` command line reads the same setting the service does.
+    """
     metadata: Sequence[MetaData] = [target_metadata, KitBase.metadata]
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url, "sqlalchemy.url must be set (use vitrina_kit.migrations.upgrade)"
+    url = context.config.get_main_option("sqlalchemy.url") or default_url()
 
     def run(connection: Connection) -> None:
         context.configure(connection=connection, target_metadata=list(metadata), compare_type=True)
@@ -86,7 +102,7 @@ def create_kit_tables() -> None:
     op.create_table(
         "outbox_messages",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_id", sa.String(36), nullable=False),
         sa.Column("event_type", sa.String(200), nullable=False),
         sa.Column("topic", sa.String(249), nullable=False),
         sa.Column("message_key", sa.String(200), nullable=False),
@@ -100,6 +116,7 @@ def create_kit_tables() -> None:
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("event_id", name="uq_outbox_messages_event_id"),
     )
     op.create_index(
         "ix_outbox_messages_pending",

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import (
@@ -25,13 +26,16 @@ from sqlalchemy import (
     LargeBinary,
     SmallInteger,
     String,
+    Table,
     Text,
+    any_,
     func,
+    literal,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -76,6 +80,10 @@ class OutboxMessage(KitBase):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The table itself, for the relay's Core statements (no ORM bookkeeping on its hot path).
+_outbox = cast(Table, OutboxMessage.__table__)
 
 
 def lane_of(key: str) -> int:
@@ -217,7 +225,7 @@ class OutboxRelay:
             )
             if not locked:
                 return 0  # another replica is publishing this lane
-            m = OutboxMessage
+            m = _outbox.c
             rows = (
                 await session.execute(
                     select(m.id, m.topic, m.message_key, m.headers, m.payload, m.attempts)
@@ -261,11 +269,11 @@ class OutboxRelay:
 
     async def _mark_published(self, session: AsyncSession, row_ids: list[int]) -> None:
         # If the process dies before this commits, the rows stay pending and are sent again.
-        m = OutboxMessage
+        # A Core statement with one array parameter: no ORM session sync, no per-id binds.
         await session.execute(
-            update(m)
-            .where(m.id.in_(row_ids))
-            .values(published_at=func.now(), attempts=m.attempts + 1)
+            update(_outbox)
+            .where(_outbox.c.id == any_(literal(row_ids, ARRAY(BigInteger()))))
+            .values(published_at=func.now(), attempts=_outbox.c.attempts + 1)
         )
 
     async def _record_failure(

@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vitrina_contracts.events.base import Event
@@ -48,6 +49,7 @@ class Service:
     settings: Callable[[], ServiceSettings]
     routers: Sequence[APIRouter]
     migrations: Path
+    metadata: MetaData
     handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
     version: str = "0.1.0"
 

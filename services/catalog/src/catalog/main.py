@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from catalog.database import Base
 from catalog.messaging.handlers import HANDLERS
 from catalog.products.router import router as products_router
 from catalog.settings import CatalogSettings
@@ -17,6 +18,7 @@ SERVICE = Service(
     routers=[products_router],
     handlers=HANDLERS,
     migrations=Path(__file__).parent / "migrations",
+    metadata=Base.metadata,
 )
 
 

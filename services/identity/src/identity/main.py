@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from identity.database import Base
 from identity.messaging.handlers import HANDLERS
 from identity.settings import IdentitySettings
 from vitrina_kit.service import Service, build_app
@@ -16,6 +17,7 @@ SERVICE = Service(
     routers=[],
     handlers=HANDLERS,
     migrations=Path(__file__).parent / "migrations",
+    metadata=Base.metadata,
 )
 
 

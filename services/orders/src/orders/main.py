@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from orders.catalog.router import router as catalog_router
+from orders.database import Base
 from orders.messaging.handlers import HANDLERS
 from orders.settings import OrdersSettings
 from vitrina_kit.service import Service, build_app
@@ -17,6 +18,7 @@ SERVICE = Service(
     routers=[catalog_router],
     handlers=HANDLERS,
     migrations=Path(__file__).parent / "migrations",
+    metadata=Base.metadata,
 )
 
 

@@ -1,4 +1,5 @@
 from identity.database import Base
+from identity.settings import IdentitySettings
 from vitrina_kit.migrations import run_env
 
-run_env(Base.metadata)
+run_env(Base.metadata, default_url=lambda: IdentitySettings().database_url)

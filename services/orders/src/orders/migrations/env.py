@@ -1,5 +1,6 @@
 from orders.catalog import models  # noqa: F401  (registers the tables on Base.metadata)
 from orders.database import Base
+from orders.settings import OrdersSettings
 from vitrina_kit.migrations import run_env
 
-run_env(Base.metadata)
+run_env(Base.metadata, default_url=lambda: OrdersSettings().database_url)
