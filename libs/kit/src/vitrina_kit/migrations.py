@@ -20,7 +20,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# The kit's tables register on KitBase.metadata when their modules load; load them all here so
+# migrations and schema checks see every one, whatever the service itself imports.
+from vitrina_kit import consumer, idempotency, outbox  # noqa: F401
 from vitrina_kit.db import KitBase
+
+KIT_METADATA: MetaData = KitBase.metadata
 
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
@@ -74,7 +79,7 @@ def run_env(target_metadata: MetaData, *, default_url: Callable[[], str]) -> Non
     The URL is the one :func:`upgrade` passes, else ``default_url()`` (the service's settings),
     so the ``alembic`` command line reads the same setting the service does.
     """
-    metadata: Sequence[MetaData] = [target_metadata, KitBase.metadata]
+    metadata: Sequence[MetaData] = [target_metadata, KIT_METADATA]
     url = context.config.get_main_option("sqlalchemy.url") or default_url()
 
     def run(connection: Connection) -> None:

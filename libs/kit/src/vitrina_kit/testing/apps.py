@@ -14,8 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from vitrina_kit.db import KitBase
-from vitrina_kit.migrations import upgrade
+from vitrina_kit.migrations import KIT_METADATA, upgrade
 from vitrina_kit.service import Service
 
 
@@ -43,7 +42,7 @@ async def schema_differences(service: Service, database_url: str) -> list[object
     engine = create_async_engine(database_url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(_compare, [service.metadata, KitBase.metadata])
+            return await connection.run_sync(_compare, [service.metadata, KIT_METADATA])
     finally:
         await engine.dispose()
 
