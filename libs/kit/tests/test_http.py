@@ -82,6 +82,7 @@ async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
         settings=lambda: settings,
         routers=[router],
         migrations=Path("."),
+        metadata=MetaData(),
     )
     async with app_client(build_app(service, settings)) as client:
         yield client

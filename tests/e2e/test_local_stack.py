@@ -1,0 +1,289 @@
+"""`vitrina dev` as a developer uses it: the real command, every service a real process, the
+embedded broker and PostgreSQL, the demo catalog flowing from catalog to orders over Kafka —
+and Ctrl-C leaving nothing behind. Then a second start on the same data keeps the data."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from vitrina_kit.local import free_port
+
+SERVICES = ("identity", "catalog", "orders", "billing", "integrations")
+READY_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+PARTNER = "5eed0000-7a17-4e55-a000-000000000001"
+
+pytestmark = pytest.mark.slow
+
+
+def _vitrina() -> str:
+    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        if (folder / "vitrina").exists():
+            return str(folder / "vitrina")
+    pytest.fail("the `vitrina` command is not installed in this environment (run ./vitrina)")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _five_free_ports() -> int:
+    for _ in range(100):
+        base = free_port()
+        if base + 4 <= 65535 and all(_port_free(base + i) for i in range(1, 5)):
+            return base
+    pytest.fail("found no five consecutive free ports")
+
+
+class Dev:
+    """A running `vitrina dev`, its output collected line by line."""
+
+    def __init__(self, base_port: int, data_dir: Path) -> None:
+        self.base_port = base_port
+        self.data_dir = data_dir
+        env = dict(os.environ)
+        # The embedded broker and PostgreSQL are what a fresh machine gets.
+        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        env.pop("VITRINA_DATABASE_URL", None)
+        self.process = subprocess.Popen(
+            [_vitrina(), "dev", "--base-port", str(base_port), "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    @property
+    def output(self) -> str:
+        while not self._queue.empty():
+            line = self._queue.get_nowait()
+            if line is not None:
+                self.lines.append(line)
+        return "\n".join(self.lines)
+
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT) -> float:
+        started = time.monotonic()
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"vitrina dev exited ({self.process.wait()}):\n{self.output}")
+            self.lines.append(line)
+            if "Vitrina is ready" in line:
+                return time.monotonic() - started
+        pytest.fail(f"vitrina dev not ready after {timeout}s:\n{self.output}\n{self.logs()}")
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.base_port + SERVICES.index(service)}"
+
+    def logs(self) -> str:
+        parts = []
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-15:]
+            parts.append(f"--- {log.name}\n" + "\n".join(tail))
+        return "\n".join(parts)
+
+    def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, list[psutil.Process]]:
+        """Ctrl-C (or ``signum``); returns the exit status and the processes it had started."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signum)
+        try:
+            code = self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"vitrina dev still running {STOP_TIMEOUT}s after SIGINT:\n{self.output}")
+        return code, children
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                child.kill()
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def start_dev() -> Iterator[Callable[[Path], Dev]]:
+    """``start_dev(data_dir)``: `vitrina dev` on five free ports; killed after the test."""
+    started: list[Dev] = []
+
+    def start(data_dir: Path) -> Dev:
+        started.append(Dev(_five_free_ports(), data_dir))
+        return started[-1]
+
+    yield start
+    for dev in started:
+        dev.kill()
+
+
+def _eventually(
+    probe: Callable[[], httpx.Response], *, timeout: float = 30.0, what: str
+) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    last: httpx.Response | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last.status_code == 200:
+            return last
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}; last answer: {last and last.text}")
+
+
+def _product_body(slug: str) -> dict[str, object]:
+    return {
+        "slug": slug,
+        "name": "Виртуальная АТС",
+        "short_description": "Облачная телефония для офиса",
+        "category": "telephony",
+        "plans": [
+            {
+                "code": "office",
+                "name": "Офис: за сотрудника",
+                "billing_period": "month",
+                "pricing_unit": "seat",
+                "unit_price": "350.00",
+                "vat_mode": "standard",
+                "min_quantity": 3,
+                "max_quantity": 200,
+                "trial_days": 14,
+                "public": True,
+            }
+        ],
+    }
+
+
+def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
+    start_dev: Callable[[Path], Dev], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "stack"
+    dev = start_dev(data_dir)
+    dev.wait_until_ready()
+    output = dev.output
+    for service in SERVICES:
+        assert f"{dev.url(service)}/docs" in output, output
+
+    with httpx.Client(timeout=10) as client:
+        for service in SERVICES:
+            ready = client.get(f"{dev.url(service)}/health/ready")
+            assert ready.status_code == 200, (service, ready.text)
+            assert ready.json()["status"] == "ready"
+
+        # The demo catalog went catalog -> Kafka -> orders' projection.
+        seeded = json.loads((data_dir / "seed.json").read_text("utf-8"))
+        assert seeded["partner_id"] == PARTNER
+        assert len(seeded["products"]) >= 2
+        assert all(product["created"] for product in seeded["products"])
+        assert seeded["not_in_orders"] == []
+        for product in seeded["products"]:
+            in_orders = client.get(f"{dev.url('orders')}/catalog/products/{product['id']}")
+            assert in_orders.status_code == 200, in_orders.text
+            assert in_orders.json()["slug"] == product["slug"]
+            assert in_orders.json()["name"] == product["name"]
+            assert in_orders.json()["status"] == "published"
+            assert in_orders.json()["plans"]
+
+        # A product made now travels the same way.
+        organization = {"X-Vitrina-Organization": PARTNER}
+        slug = f"vpbx-{uuid.uuid4().hex[:8]}"
+        created = client.post(
+            f"{dev.url('catalog')}/products",
+            json=_product_body(slug),
+            headers={**organization, "Idempotency-Key": f"e2e-{slug}"},
+        )
+        assert created.status_code == 201, created.text
+        product_id = created.json()["id"]
+        published = client.post(
+            f"{dev.url('catalog')}/products/{product_id}/publish", headers=organization
+        )
+        assert published.status_code == 200, published.text
+        in_orders = _eventually(
+            lambda: client.get(f"{dev.url('orders')}/catalog/products/{product_id}"),
+            what="orders to receive the new product",
+        )
+        assert in_orders.json()["slug"] == slug
+        assert [plan["unit_price"] for plan in in_orders.json()["plans"]] == ["350.00"]
+
+    code, children = dev.interrupt()
+    assert code == 0, dev.output
+    assert "Stopped." in dev.output
+    assert len(children) >= len(SERVICES) + 1  # the services and the broker
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
+    # PostgreSQL (a daemon of its own) was stopped too; its data stays for the next start.
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    assert (data_dir / "postgres" / "PG_VERSION").exists()
+
+    # A second start on the same data: nothing seeded twice, everything made before is there.
+    again = start_dev(data_dir)
+    again.wait_until_ready()
+    reseeded = json.loads((data_dir / "seed.json").read_text("utf-8"))
+    assert [p["id"] for p in reseeded["products"]] == [p["id"] for p in seeded["products"]]
+    assert not any(product["created"] for product in reseeded["products"])
+    with httpx.Client(timeout=10) as client:
+        kept = client.get(f"{again.url('orders')}/catalog/products/{product_id}")
+        assert kept.status_code == 200, kept.text
+        mine = client.get(f"{again.url('catalog')}/products/{product_id}", headers=organization)
+        assert mine.json()["status"] == "published"
+    code, children = again.interrupt(signal.SIGTERM)  # as a service manager stops it
+    assert code == 0, again.output
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
+
+
+def test_a_service_that_dies_takes_the_stack_down_and_shows_its_log(
+    start_dev: Callable[[Path], Dev], tmp_path: Path
+) -> None:
+    dev = start_dev(tmp_path / "stack")
+    dev.wait_until_ready()
+    children = psutil.Process(dev.process.pid).children(recursive=True)
+    orders = next(p for p in children if p.cmdline()[-3:] == ["-m", "orders", "run"])
+
+    orders.kill()
+
+    try:
+        code = dev.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"vitrina dev kept running after orders died:\n{dev.output}")
+    assert code == 1
+    output = dev.output
+    assert "orders exited unexpectedly (exit status -9)" in output, output
+    last_words = (tmp_path / "stack" / "logs" / "orders.log").read_text().splitlines()[-1]
+    assert f"[orders] {last_words}" in output  # the tail of its log, tagged
+    _, alive = psutil.wait_procs(children, timeout=5)
+    assert alive == [], [p.cmdline() for p in alive]
+    assert not (tmp_path / "stack" / "postgres" / "postmaster.pid").exists()

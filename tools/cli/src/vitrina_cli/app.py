@@ -1,0 +1,283 @@
+"""``vitrina``: the developer's command line.
+
+- ``vitrina dev`` starts the whole marketplace on this machine and keeps it running;
+- ``vitrina test`` runs the project's whole check (lint, format, types, contracts, tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from vitrina_cli.checks import Check, elapsed_since, project_checks, run_checks
+from vitrina_cli.supervisor import Child, ChildFailed
+from vitrina_cli.workspace import repo_root
+
+if TYPE_CHECKING:
+    from vitrina_cli.stack import Stack
+
+app = typer.Typer(
+    name="vitrina",
+    help="Run the Vitrina marketplace locally (vitrina dev) and check the project (vitrina test).",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",  # docstrings wrap to the terminal, not to the source's lines
+)
+# soft_wrap: long lines (URLs, paths) stay whole when the output goes to a file or a pipe.
+console = Console(highlight=False, soft_wrap=True)
+
+READY_MESSAGE = "Vitrina is ready"
+"""Printed once everything answers; tools waiting for the stack look for it."""
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Shutdown(BaseException):
+    """Ctrl-C or SIGTERM arrived."""
+
+
+class _Signals:
+    """The first SIGINT or SIGTERM interrupts whatever runs (starting, seeding, watching) with
+    :class:`_Shutdown`; once stopping has begun, another one only sets ``hurry``, so a second
+    Ctrl-C shortens the stop instead of breaking it."""
+
+    def __init__(self) -> None:
+        self.hurry = threading.Event()
+        self.stopping = False
+        self._previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+
+    def __enter__(self) -> _Signals:
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.stopping:
+            self.hurry.set()
+            return
+        self.stopping = True
+        raise _Shutdown(signal.Signals(signum).name)
+
+
+@app.command()
+def dev(
+    base_port: Annotated[
+        int, typer.Option(help="HTTP port of identity; the other services take the next four.")
+    ] = 8001,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="Do not create the demo catalog.")] = (
+        False
+    ),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where PostgreSQL's data, the logs and seed.json go [default: .vitrina]"),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Empty every service's database first (demo data included)."),
+    ] = False,
+) -> None:
+    """Start the whole marketplace locally and keep it running until Ctrl-C.
+
+    Starts the broker, PostgreSQL and every service, and seeds a demo catalog. Uses an
+    embedded Kafka-compatible broker unless KAFKA_BOOTSTRAP_SERVERS is set, and an embedded
+    PostgreSQL (data kept in DATA_DIR/postgres) unless VITRINA_DATABASE_URL names a
+    server (each service gets its own database `vitrina_<service>` there).
+    """
+    started = time.monotonic()
+    # Imported here: the stack brings SQLAlchemy, Alembic and Kafka clients, which every other
+    # command (and --help) would otherwise wait for.
+    from vitrina_cli import seed
+    from vitrina_cli.stack import Stack, StackConfig, StackError
+
+    root = repo_root()
+    config = StackConfig.from_env(
+        root, data_dir or root / ".vitrina", base_port=base_port, fresh=fresh
+    )
+    stack = Stack(config, report=_step)
+    console.print(f"[bold]Vitrina[/] — starting the marketplace from {root}")
+
+    exit_code = 0
+    with _Signals() as signals:
+        try:
+            stack.start()
+            if not no_seed:
+                _seed(stack)
+            _show(stack, started)
+            died = stack.supervisor.watch()
+            _report_death(died, "exited unexpectedly")
+            exit_code = 1
+        except _Shutdown:
+            console.print("\nStopping…")
+        except ChildFailed as failure:
+            _report_death(failure.child, failure.what)
+            exit_code = 1
+        except (StackError, seed.SeedError) as error:
+            console.print(f"[red]✗ {escape(str(error))}[/]")
+            exit_code = 1
+        finally:
+            signals.stopping = True
+            _stop(stack, hurry=signals.hurry)
+    if exit_code:
+        raise typer.Exit(exit_code)
+    console.print("Stopped.")
+
+
+@app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def check(
+    pytest_args: Annotated[
+        list[str] | None,
+        typer.Argument(help="Passed to pytest instead of its default (the whole suite)."),
+    ] = None,
+) -> None:
+    """Run the project's whole check, as CI does.
+
+    ruff check, ruff format --check, mypy over every package, vitrina-contracts check, then
+    pytest; stops at the first step that fails.
+    """
+    started = time.monotonic()
+    root = repo_root()
+    try:
+        checks = project_checks(root, pytest_args or [])
+    except FileNotFoundError as error:
+        console.print(f"[red]✗ {escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+
+    def announce(check: Check) -> None:
+        console.print(f"\n[bold cyan]▶ {escape(check.command_line)}[/]")
+
+    failed = run_checks(checks, root=root, announce=announce)
+    if failed is not None:
+        console.print(f"\n[red bold]✗ {escape(failed.message)}[/] after {elapsed_since(started)}")
+        raise typer.Exit(failed.returncode or 1)
+    names = ", ".join(check.name for check in checks)
+    console.print(f"\n[green bold]✓ all checks passed[/] ({names}) in {elapsed_since(started)}")
+
+
+def main() -> None:
+    app()
+
+
+# -- vitrina dev, step by step ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _step(title: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        with console.status(title):
+            yield
+    except BaseException:
+        console.print(f"[red]✗[/] {title}")
+        raise
+    console.print(f"[green]✓[/] {title} [dim]({time.monotonic() - started:.1f} s)[/]")
+
+
+def _seed(stack: Stack) -> None:
+    import httpx
+
+    from vitrina_cli import seed
+
+    seed_file = stack.config.data_dir / "seed.json"
+    if stack.config.fresh:
+        seed_file.unlink(missing_ok=True)
+    with _step("Seeding the demo catalog"), httpx.Client(timeout=10.0) as client:
+        try:
+            result = seed.seed_demo_catalog(
+                client,
+                catalog_url=stack.service("catalog").url,
+                orders_url=stack.service("orders").url,
+                known=seed.known_products(seed_file),
+            )
+        except httpx.HTTPError as error:
+            stack.supervisor.check()  # a service that died explains more than the HTTP error
+            raise seed.SeedError(f"the demo catalog could not be seeded: {error}") from error
+    result.save(seed_file)
+    new = sum(product.created for product in result.products)
+    names = ", ".join(product.name for product in result.products)
+    console.print(f"  {len(result.products)} products ({new} new): {names}")
+    if result.not_in_orders:
+        console.print(
+            "[yellow]  ! orders has not received "
+            + ", ".join(result.not_in_orders)
+            + " — events in flight when the embedded broker last stopped are lost; "
+            "`vitrina dev --fresh` starts over with empty databases.[/]"
+        )
+
+
+def _show(stack: Stack, started: float) -> None:
+    from vitrina_cli.seed import DEMO_PARTNER_ID
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("service")
+    table.add_column("API")
+    table.add_column("docs")
+    for endpoint in stack.services:
+        table.add_row(endpoint.name, endpoint.url, endpoint.docs_url)
+    console.print()
+    console.print(table)
+    console.print()
+    if stack.broker_embedded:
+        broker = "embedded Tansu, memory only: it starts empty every time"
+    else:
+        broker = "from KAFKA_BOOTSTRAP_SERVERS"
+    console.print(f"broker      {stack.bootstrap_servers}  [dim]({broker})[/]")
+    if stack.postgres_embedded:
+        database = "embedded, one database per service, kept across restarts"
+    else:
+        database = "from VITRINA_DATABASE_URL, one database vitrina_<service> per service"
+    console.print(f"PostgreSQL  {escape(stack.database_location)}  [dim]({database})[/]")
+    console.print(f"logs        {stack.config.logs_dir}/<service>.log")
+    console.print(
+        f"demo data   {stack.config.data_dir / 'seed.json'}  [dim](partner "
+        f"X-Vitrina-Organization: {DEMO_PARTNER_ID})[/]"
+    )
+    kept = [e.name for e in stack.services if e.name not in stack.created_databases]
+    if stack.broker_embedded and kept:
+        console.print(
+            "[yellow]note[/]: the databases are kept but the embedded broker is not — committed "
+            "data is all here, events that were still in flight at the last stop are not. "
+            "Use --fresh to start from empty databases."
+        )
+    console.print(
+        f"\n[green bold]{READY_MESSAGE}[/] in {time.monotonic() - started:.1f} s — "
+        "press Ctrl-C to stop everything."
+    )
+
+
+def _report_death(child: Child, what: str) -> None:
+    status = f"exit status {child.returncode}"
+    console.print(
+        f"\n[red bold]✗ {child.name} {escape(what)} ({status})[/] — last lines of {child.log_path}:"
+    )
+    for line in child.tail(30):
+        console.print(f"[dim]\\[{child.name}][/] {escape(line)}")
+    console.print("Stopping everything.")
+
+
+def _stop(stack: Stack, *, hurry: threading.Event) -> None:
+    embedded = [
+        name
+        for name, is_ours in (
+            ("broker", stack.broker_embedded),
+            ("PostgreSQL", stack.postgres_embedded),
+        )
+        if is_ours
+    ]
+    with _step("Stopping " + ", ".join(["services", *embedded])):
+        stack.stop(hurry=hurry)

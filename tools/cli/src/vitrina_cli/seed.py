@@ -1,0 +1,252 @@
+"""The demo catalog: a few products of an operator's B2B marketplace, created through the
+catalog's own API the way a partner would, and published.
+
+Seeding is repeatable: each product is created with a fixed Idempotency-Key, so on a kept
+database the catalog replays its first answer instead of creating a second product. The ids
+are written to ``seed.json`` in the data folder for people and tests to find the products.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEMO_PARTNER_ID = uuid.UUID("5eed0000-7a17-4e55-a000-000000000001")
+"""The demo partner organization that owns the demo products (send it as X-Vitrina-Organization)."""
+
+ORGANIZATION_HEADER = "X-Vitrina-Organization"
+
+DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
+    {
+        "slug": "cloud-server",
+        "name": "Облачный сервер",
+        "short_description": (
+            "Виртуальный сервер в дата-центре оператора: SSD-диски, публичный IPv4, "
+            "ежедневные снимки. Разворачивается за минуту."
+        ),
+        "category": "cloud-infrastructure",
+        "plans": [
+            {
+                "code": "start",
+                "name": "Старт: 2 vCPU, 4 ГБ RAM, 40 ГБ SSD",
+                "billing_period": "month",
+                "pricing_unit": "unit",
+                "unit_price": "1490.00",
+                "vat_mode": "standard",
+                "min_quantity": 1,
+                "max_quantity": 20,
+                "trial_days": 7,
+                "public": True,
+            },
+            {
+                "code": "flex",
+                "name": "Гибкий: оплата за каждый vCPU",
+                "billing_period": "month",
+                "pricing_unit": "vcpu",
+                "unit_price": "590.00",
+                "vat_mode": "standard",
+                "min_quantity": 2,
+                "max_quantity": 64,
+                "trial_days": 0,
+                "public": True,
+            },
+        ],
+    },
+    {
+        "slug": "cloud-backup",
+        "name": "Резервное копирование",
+        "short_description": (
+            "Резервные копии серверов и рабочих станций в хранилище оператора; "
+            "восстановление файлов и целых машин."
+        ),
+        "category": "backup",
+        "plans": [
+            {
+                "code": "storage",
+                "name": "Хранилище копий, за 1 ГБ",
+                "billing_period": "month",
+                "pricing_unit": "gb",
+                "unit_price": "3.50",
+                "vat_mode": "standard",
+                "min_quantity": 100,
+                "max_quantity": 100_000,
+                "trial_days": 14,
+                "public": True,
+            },
+            {
+                "code": "agent",
+                "name": "Агент резервного копирования для сервера",
+                "billing_period": "month",
+                "pricing_unit": "unit",
+                "unit_price": "390.00",
+                "vat_mode": "standard",
+                "min_quantity": 1,
+                "max_quantity": 500,
+                "trial_days": 14,
+                "public": True,
+            },
+        ],
+    },
+    {
+        "slug": "1c-accounting-cloud",
+        "name": "1С:Бухгалтерия в облаке",
+        "short_description": (
+            "1С:Бухгалтерия 8 через браузер: обновления, резервные копии и обмен с банком "
+            "включены. Программа из реестра российского ПО — без НДС."
+        ),
+        "category": "business-software",
+        "plans": [
+            {
+                "code": "basic",
+                "name": "Базовая: одна организация, один пользователь",
+                "billing_period": "month",
+                "pricing_unit": "organization",
+                "unit_price": "1290.00",
+                "vat_mode": "exempt",
+                "min_quantity": 1,
+                "max_quantity": 1,
+                "trial_days": 30,
+                "public": True,
+            },
+            {
+                "code": "prof",
+                "name": "ПРОФ: за пользователя",
+                "billing_period": "month",
+                "pricing_unit": "seat",
+                "unit_price": "1890.00",
+                "vat_mode": "exempt",
+                "min_quantity": 1,
+                "max_quantity": 100,
+                "trial_days": 30,
+                "public": True,
+            },
+        ],
+    },
+)
+
+
+@dataclass(frozen=True)
+class SeededProduct:
+    slug: str
+    id: str
+    name: str
+    created: bool
+    """False when the product was already there (a kept database)."""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    partner_id: str
+    products: list[SeededProduct]
+    not_in_orders: list[str]
+    """Slugs orders had not received when seeding gave up waiting."""
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
+class SeedError(RuntimeError):
+    """The catalog refused the demo data."""
+
+
+def idempotency_key(product: dict[str, Any]) -> str:
+    """Fixed per product, so a repeated seed replays the first creation instead of a second one."""
+    return f"vitrina-demo-seed-{product['slug']}"
+
+
+def known_products(path: Path) -> dict[str, str]:
+    """Slug -> id from an earlier run's ``seed.json`` (empty if there is none)."""
+    try:
+        saved = json.loads(path.read_text("utf-8"))
+        return {item["slug"]: item["id"] for item in saved["products"]}
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def seed_demo_catalog(
+    client: httpx.Client,
+    *,
+    catalog_url: str,
+    orders_url: str,
+    known: dict[str, str],
+    products: tuple[dict[str, Any], ...] = DEMO_PRODUCTS,
+    partner_id: uuid.UUID = DEMO_PARTNER_ID,
+    projection_timeout: float = 30.0,
+) -> SeedResult:
+    """Create and publish ``products`` in the catalog, then wait until orders has them all."""
+    seeded = [
+        _create_and_publish(client, catalog_url, product, partner_id, known.get(product["slug"]))
+        for product in products
+    ]
+    missing = _wait_for_orders(client, orders_url, seeded, timeout=projection_timeout)
+    return SeedResult(partner_id=str(partner_id), products=seeded, not_in_orders=missing)
+
+
+def _create_and_publish(
+    client: httpx.Client,
+    catalog_url: str,
+    product: dict[str, Any],
+    partner_id: uuid.UUID,
+    known_id: str | None,
+) -> SeededProduct:
+    organization = {ORGANIZATION_HEADER: str(partner_id)}
+    response = client.post(
+        f"{catalog_url}/products",
+        json=product,
+        headers={**organization, "Idempotency-Key": idempotency_key(product)},
+    )
+    if response.status_code == HTTPStatus.CREATED:
+        product_id = str(response.json()["id"])
+        created = "idempotent-replayed" not in response.headers
+    elif _problem_code(response) in {"slug_taken", "idempotency_key_reused"} and known_id:
+        # The demo data changed since it was first seeded, or the product was made by hand:
+        # keep what is there rather than fail.
+        product_id, created = known_id, False
+    else:
+        raise SeedError(f"creating {product['slug']!r}: {_describe(response)}")
+
+    published = client.post(f"{catalog_url}/products/{product_id}/publish", headers=organization)
+    if published.status_code == HTTPStatus.CONFLICT:
+        # Published on an earlier run: confirm rather than assume.
+        current = client.get(f"{catalog_url}/products/{product_id}", headers=organization)
+        if current.status_code != HTTPStatus.OK or current.json().get("status") != "published":
+            raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
+    elif published.status_code != HTTPStatus.OK:
+        raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
+    return SeededProduct(slug=product["slug"], id=product_id, name=product["name"], created=created)
+
+
+def _wait_for_orders(
+    client: httpx.Client, orders_url: str, seeded: list[SeededProduct], *, timeout: float
+) -> list[str]:
+    """Slugs of the products orders still does not know after ``timeout`` seconds."""
+    waiting = {product.id: product.slug for product in seeded}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for product_id in list(waiting):
+            response = client.get(f"{orders_url}/catalog/products/{product_id}")
+            if response.status_code == HTTPStatus.OK:
+                del waiting[product_id]
+        if waiting:
+            time.sleep(0.2)
+    return sorted(waiting.values())
+
+
+def _problem_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("code") if isinstance(body, dict) else None
+    return str(code) if code is not None else None
+
+
+def _describe(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} {response.text[:500]}"

@@ -1,0 +1,319 @@
+"""The whole marketplace on one machine: broker, PostgreSQL, one database per service, and every
+service as a child process.
+
+Infrastructure comes from the kit's embedded broker and PostgreSQL unless real ones are named by
+``KAFKA_BOOTSTRAP_SERVERS`` and ``VITRINA_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import importlib
+import os
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from vitrina_cli.supervisor import Supervisor
+from vitrina_cli.workspace import SERVICES
+from vitrina_kit.kafka import ensure_topics
+from vitrina_kit.local import EmbeddedBroker, EmbeddedPostgres, create_database, drop_database
+from vitrina_kit.migrations import upgrade
+
+StepReporter = Callable[[str], AbstractContextManager[None]]
+"""``with report("Migrating databases"):`` — how the stack tells the user what it is doing."""
+
+
+@contextlib.contextmanager
+def _no_report(_title: str) -> Iterator[None]:
+    yield
+
+
+_READY_TIMEOUT_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    root: Path
+    data_dir: Path
+    base_port: int = 8001
+    host: str = "127.0.0.1"
+    fresh: bool = False
+    kafka_bootstrap_servers: str | None = None
+    """A real broker to use instead of the embedded one."""
+    database_url: str | None = None
+    """A real PostgreSQL server to use instead of the embedded one (any database on it)."""
+
+    @classmethod
+    def from_env(
+        cls, root: Path, data_dir: Path, *, base_port: int = 8001, fresh: bool = False
+    ) -> StackConfig:
+        """Embedded infrastructure unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``VITRINA_DATABASE_URL``
+        name real servers."""
+        return cls(
+            root=root,
+            data_dir=data_dir.resolve(),
+            base_port=base_port,
+            fresh=fresh,
+            kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            database_url=os.environ.get("VITRINA_DATABASE_URL") or None,
+        )
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    name: str
+    host: str
+    port: int
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/docs"
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says why and what to do."""
+
+
+@dataclass
+class Stack:
+    """Starts the marketplace (:meth:`start`) and takes it down again (:meth:`stop`).
+
+    ``stop`` is safe at any point of ``start``: it undoes exactly what was done.
+    """
+
+    config: StackConfig
+    report: StepReporter = _no_report
+    supervisor: Supervisor = field(default_factory=Supervisor)
+    services: list[ServiceEndpoint] = field(default_factory=list)
+    created_databases: list[str] = field(default_factory=list)
+    _broker: EmbeddedBroker | None = None
+    _postgres: EmbeddedPostgres | None = None
+    _bootstrap_servers: str | None = None
+    _lock: IO[str] | None = None
+
+    # -- what it runs on ------------------------------------------------------------------
+
+    @property
+    def broker_embedded(self) -> bool:
+        return self.config.kafka_bootstrap_servers is None
+
+    @property
+    def postgres_embedded(self) -> bool:
+        return self.config.database_url is None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        assert self._bootstrap_servers is not None, "the stack is not started"
+        return self._bootstrap_servers
+
+    @property
+    def database_location(self) -> str:
+        if self.config.database_url is not None:
+            return make_url(self.config.database_url).render_as_string(hide_password=True)
+        return str(self.config.data_dir / "postgres")
+
+    def service(self, name: str) -> ServiceEndpoint:
+        return next(endpoint for endpoint in self.services if endpoint.name == name)
+
+    # -- start and stop -------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        self._check_ports()
+        with self.report("Starting the embedded broker" if self.broker_embedded else "Broker"):
+            self._start_broker()
+        with self.report("Starting PostgreSQL" if self.postgres_embedded else "PostgreSQL"):
+            server_url = self._start_postgres()
+        with self.report("Creating databases"):
+            self._create_databases(server_url)
+        with self.report("Migrating databases and creating topics"):
+            self._migrate_and_create_topics()
+        with self.report("Starting services"):
+            self._start_services()
+            self._wait_until_ready()
+
+    def stop(self, *, hurry: threading.Event | None = None) -> None:
+        """Services first (they finish in-flight work against a live broker and database),
+        then the broker, then PostgreSQL."""
+        self.supervisor.stop(hurry=hurry)
+        if self._broker is not None:
+            self._broker.stop()
+            self._broker = None
+        if self._postgres is not None:
+            self._postgres.stop()
+            self._postgres = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        lock = open(self.config.data_dir / ".lock", "w")  # noqa: SIM115 - held until stop()
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StackError(
+                f"another `vitrina dev` is using {self.config.data_dir}; stop it first "
+                "or give this one another --data-dir"
+            ) from None
+        self._lock = lock
+
+    def _check_ports(self) -> None:
+        for offset, name in enumerate(SERVICES):
+            port = self.config.base_port + offset
+            if not _port_free(self.config.host, port):
+                raise StackError(
+                    f"port {port} (for {name}) is in use — is another `vitrina dev` running? "
+                    "Stop it, or choose other ports with --base-port"
+                )
+
+    def _start_broker(self) -> None:
+        if self.config.kafka_bootstrap_servers is not None:
+            self._bootstrap_servers = self.config.kafka_bootstrap_servers
+            return
+        self.config.logs_dir.mkdir(parents=True, exist_ok=True)
+        self._broker = EmbeddedBroker(log_file=self.config.logs_dir / "broker.log").start()
+        self._bootstrap_servers = self._broker.bootstrap_servers
+
+    def _start_postgres(self) -> str:
+        if self.config.database_url is not None:
+            return self.config.database_url
+        self._postgres = EmbeddedPostgres(self.config.data_dir / "postgres", keep_data=True)
+        self._postgres.start()
+        return self._postgres.url("postgres")
+
+    def _create_databases(self, server_url: str) -> None:
+        for offset, name in enumerate(SERVICES):
+            url = database_url(server_url, name)
+            if self.config.fresh:
+                drop_database(url)
+            if create_database(url):
+                self.created_databases.append(name)
+            self.services.append(
+                ServiceEndpoint(
+                    name=name,
+                    host=self.config.host,
+                    port=self.config.base_port + offset,
+                    database_url=url,
+                )
+            )
+
+    def _migrate_and_create_topics(self) -> None:
+        # In this process rather than `python -m <service> migrate` each: the five would spend
+        # seconds importing the same libraries, and they share a database server anyway.
+        for endpoint in self.services:
+            try:
+                service = importlib.import_module(f"{endpoint.name}.main").SERVICE
+                upgrade(Path(service.migrations), endpoint.database_url)
+            except Exception as error:
+                log = self._log_path(endpoint.name)
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text(traceback.format_exc(), "utf-8")
+                raise StackError(
+                    f"migrating {endpoint.name}'s database failed: {error!r} (traceback in {log})"
+                ) from error
+        asyncio.run(ensure_topics(self.bootstrap_servers))
+
+    def _start_services(self) -> None:
+        for endpoint in self.services:
+            self.supervisor.spawn(
+                endpoint.name,
+                [sys.executable, "-m", endpoint.name, "run"],
+                env=self.service_env(endpoint),
+                log_path=self._log_path(endpoint.name),
+                cwd=self.config.root,
+            )
+
+    def _wait_until_ready(self) -> None:
+        waiting = {endpoint.name: endpoint for endpoint in self.services}
+        deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
+        with httpx.Client(timeout=5.0) as client:
+            while waiting:
+                self.supervisor.check()
+                for name, endpoint in list(waiting.items()):
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(f"{endpoint.url}/health/ready").status_code == 200:
+                            del waiting[name]
+                if waiting and time.monotonic() > deadline:
+                    names = ", ".join(sorted(waiting))
+                    raise StackError(
+                        f"not ready after {_READY_TIMEOUT_SECONDS:.0f} s: {names} "
+                        f"(see {self.config.logs_dir})"
+                    )
+                if waiting:
+                    time.sleep(0.1)
+
+    # -- a service's environment ----------------------------------------------------------
+
+    def service_env(self, endpoint: ServiceEndpoint) -> dict[str, str]:
+        """The child's environment: the user's own, plus where to find everything."""
+        prefix = endpoint.name.upper() + "_"
+        env = dict(os.environ)
+        env.update(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+                prefix + "DATABASE_URL": endpoint.database_url,
+                prefix + "HTTP_HOST": endpoint.host,
+                prefix + "HTTP_PORT": str(endpoint.port),
+                prefix + "PUBLIC_URL": endpoint.url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        tuning = {
+            prefix + "LOG_FORMAT": "console",
+            # The embedded broker answers a waiting fetch only when the wait ends: keep it short.
+            prefix + "KAFKA_FETCH_MAX_WAIT_MS": "100",
+        }
+        if self.broker_embedded:
+            # It also takes about session_timeout / 2 for every rebalance.
+            tuning[prefix + "KAFKA_SESSION_TIMEOUT_MS"] = "3000"
+            tuning[prefix + "KAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
+        for name, value in tuning.items():
+            env.setdefault(name, value)  # the user's own setting wins
+        return env
+
+    def _log_path(self, service: str) -> Path:
+        return self.config.logs_dir / f"{service}.log"
+
+
+def database_url(server_url: str, service: str) -> str:
+    """The URL of ``service``'s own database (``vitrina_<service>``) on the server ``server_url``
+    names, with the asyncpg driver the services use."""
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=f"vitrina_{service}")
+    return url.render_as_string(hide_password=False)
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # The same option uvicorn sets, so a port in TIME_WAIT from the last run counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
