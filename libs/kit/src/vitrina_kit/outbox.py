@@ -9,7 +9,6 @@ after sending but before marking sends again, and consumers drop the copy by eve
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import zlib
 from collections.abc import Sequence
@@ -42,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vitrina_contracts.envelope import CloudEvent, build_envelope
 from vitrina_contracts.events.base import Event
 from vitrina_kit import context
+from vitrina_kit.aio import sleep_unless
 from vitrina_kit.db import KitBase, transaction
 
 logger = logging.getLogger(__name__)
@@ -198,9 +198,9 @@ class OutboxRelay:
                 # The database or the broker is away: back off, the rows stay pending.
                 logger.exception("outbox relay pass failed")
                 published = 0
-                await _sleep_unless(stop, min(5.0, self._poll_interval * 20))
+                await sleep_unless(stop, min(5.0, self._poll_interval * 20))
             if published == 0:
-                await _sleep_unless(stop, self._poll_interval)
+                await sleep_unless(stop, self._poll_interval)
         logger.info("outbox relay stopped")
 
     async def publish_pending(self) -> int:
@@ -299,8 +299,3 @@ class OutboxRelay:
                 parked_at=func.now() if parked else None,
             )
         )
-
-
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -16,6 +16,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vitrina_contracts.events.base import Event
-from vitrina_kit import db, kafka
+from vitrina_kit import db, housekeeping, kafka
 from vitrina_kit.consumer import ConsumerRunner, Handler
 from vitrina_kit.health import health_router
 from vitrina_kit.logging import configure_logging
@@ -126,6 +127,22 @@ async def run_workers(
                 max_attempts=settings.outbox_max_attempts,
             )
             tasks.append(asyncio.create_task(outbox_relay.run(stop), name="outbox-relay"))
+            retention = housekeeping.Retention(
+                published_outbox=timedelta(hours=settings.outbox_retention_hours),
+                inbox=timedelta(days=settings.inbox_retention_days),
+                idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
+            )
+            tasks.append(
+                asyncio.create_task(
+                    housekeeping.run(
+                        sessions,
+                        retention,
+                        stop=stop,
+                        interval_seconds=settings.housekeeping_interval_seconds,
+                    ),
+                    name="housekeeping",
+                )
+            )
         if consumer and service.handlers:
             runner = ConsumerRunner(
                 group_id=settings.service_name,

