@@ -3,8 +3,8 @@
 The floor is the fastest a Python process can put the same messages on the same broker:
 aiokafka, acks=all, every future awaited. The relay does that plus reading the rows from
 PostgreSQL in order per lane and marking them published, so the ratio says what the outbox's
-guarantees cost. Run: ``python bench/outbox_relay.py [--messages 20000]``; writes
-``bench/results/outbox_relay.{json,md}``.
+guarantees cost. Run alone with ``python bench/outbox_relay.py``, or with the others
+through ``bench/run.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit import db, kafka
 from vitrina_kit.local import EmbeddedBroker, EmbeddedPostgres, create_database
 from vitrina_kit.outbox import OutboxRelay, add_event, backlog
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def sample_events(count: int) -> list[ProductPublished]:
@@ -120,26 +118,9 @@ async def main(messages: int, rounds: int) -> dict[str, object]:
     }
 
 
-def write(result: dict[str, object]) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "outbox_relay.json").write_text(json.dumps(result, indent=2) + "\n")
-    floor, measured = result["floor"], result["measured"]
-    assert isinstance(floor, dict)
-    assert isinstance(measured, dict)
-    (RESULTS / "outbox_relay.md").write_text(
-        "| benchmark | floor (msg/s) | measured (msg/s) | ratio |\n"
-        "|---|---:|---:|---:|\n"
-        f"| outbox relay vs bare aiokafka ({result['messages']} msgs, median of "
-        f"{result['rounds']}) | {floor['msgs_per_s']} | {measured['msgs_per_s']} "
-        f"| {result['ratio']} |\n"
-    )
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    outcome = asyncio.run(main(args.messages, args.rounds))
-    write(outcome)
-    print(json.dumps(outcome, indent=2))
+    print(json.dumps(asyncio.run(main(args.messages, args.rounds)), indent=2))

@@ -16,10 +16,10 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from sqlalchemy import BigInteger, DateTime, Integer, String, func
+from sqlalchemy import BigInteger, DateTime, Integer, String, Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -57,6 +57,10 @@ class InboxMessage(KitBase):
     processed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+# Core statements on the hot path: no ORM bookkeeping per event.
+_inbox = cast(Table, InboxMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -204,7 +208,7 @@ class ConsumerRunner:
             # A concurrent replica holding the same event id makes this insert wait for it,
             # then find the row: the second delivery is a no-op either way.
             first_time = await session.scalar(
-                insert(InboxMessage)
+                insert(_inbox)
                 .values(
                     consumer=self.group_id,
                     event_id=str(envelope.id),
@@ -214,7 +218,7 @@ class ConsumerRunner:
                     source_offset=received.offset,
                 )
                 .on_conflict_do_nothing()
-                .returning(InboxMessage.event_id)
+                .returning(_inbox.c.event_id)
             )
             if first_time is None:
                 logger.info("duplicate event ignored", extra={"event_id": str(envelope.id)})
