@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
 from sqlalchemy import BigInteger, DateTime, Integer, String, Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -141,10 +142,18 @@ class ConsumerRunner:
                 )
                 offsets = {tp: offset for tp, offset in done if offset is not None}
                 if offsets:
-                    await self._consumer.commit(offsets)
+                    await self._commit(offsets)
         finally:
             await self._consumer.stop()
             logger.info("consumer stopped", extra={"group": self.group_id})
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced while the batch was in hand: the partitions' new owner gets
+            # these records again, and the inbox makes that second delivery a no-op.
+            logger.warning("offsets not committed: the group rebalanced", exc_info=True)
 
     async def _process_partition(
         self,

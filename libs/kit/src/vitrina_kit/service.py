@@ -13,10 +13,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +68,17 @@ def build_app(
         app.state.engine = engine
         app.state.sessions = db.create_session_factory(engine)
         stop = asyncio.Event()
-        workers = (
-            asyncio.create_task(run_workers(service, settings, stop=stop, engine=engine))
-            if with_workers
-            else None
-        )
+        workers = None
+        if with_workers:
+            workers = asyncio.create_task(run_workers(service, settings, stop=stop, engine=engine))
+            workers.add_done_callback(partial(_exit_if_workers_died, stop))
         try:
             yield
         finally:
             stop.set()
             if workers is not None:
-                await workers
+                with contextlib.suppress(Exception):  # already logged by the callback
+                    await workers
             await engine.dispose()
 
     app = FastAPI(
@@ -94,6 +96,16 @@ def build_app(
     for router in service.routers:
         app.include_router(router)
     return app
+
+
+def _exit_if_workers_died(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
+    """A process whose consumer or relay died must not go on serving as if healthy: it stops
+    itself (the server shuts down gracefully on SIGTERM), and its supervisor starts it again."""
+    if stop.is_set() or workers.cancelled():
+        return
+    logger.error("workers stopped unexpectedly; stopping the process", exc_info=workers.exception())
+    stop.set()
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def run_workers(

@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -213,3 +214,29 @@ async def test_a_consumer_stopped_gracefully_commits_what_it_applied(
     for line in (first.logs() + second.logs()).splitlines():
         entry = json.loads(line)  # every log line is one JSON object
         assert {"event", "level", "timestamp", "service"} <= set(entry)
+
+
+async def test_a_service_whose_workers_die_stops_instead_of_serving_half_alive(
+    make_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    # No broker where the settings point: the consumer and relay cannot start.
+    process = ServiceProcess(
+        "orders",
+        "run",
+        database_url=migrated_database(make_database, orders.main.SERVICE),
+        bootstrap_servers=f"127.0.0.1:{free_port()}",
+        log_path=tmp_path / "orders.log",
+        env={"ORDERS_HTTP_PORT": str(free_port())},
+    ).start()
+    try:
+        await wait_until(
+            lambda: _exited(process), timeout=30, message="the process to stop by itself"
+        )
+    finally:
+        process.kill()
+    assert process.exit_code != 0
+    assert "workers stopped unexpectedly" in process.logs()
+
+
+async def _exited(process: ServiceProcess) -> bool:
+    return process.exit_code is not None
