@@ -6,6 +6,7 @@ know: a producer may add optional fields (backward-compatibly) before every cons
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from decimal import Decimal
 from operator import attrgetter
 from typing import Annotated, ClassVar, Literal, Self
@@ -97,6 +98,6 @@ class Event(ContractModel):
         return str(attrgetter(self.aggregate_field)(self))
 
     @classmethod
+    @abstractmethod
     def example(cls) -> Self:
-        """A realistic, valid instance of this event."""
-        raise NotImplementedError(f"{cls.__name__} must provide example()")
+        """A realistic, valid instance of this event (every concrete event must provide one)."""
