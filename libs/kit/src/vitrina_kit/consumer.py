@@ -108,7 +108,6 @@ class ConsumerRunner:
         self.group_id = group_id
         self._sessions = sessions
         self._handlers = dict(handlers)
-        self._by_type = {cls.event_type: cls for cls in self._handlers}
         self._producer = producer
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_contracts.events.base import Event
 from vitrina_kit import db, housekeeping, kafka
@@ -122,65 +123,98 @@ async def run_workers(
     engine = engine or db.create_engine(
         settings.database_url, pool_size=settings.database_pool_size
     )
-    sessions = db.create_session_factory(engine)
-    await kafka.ensure_topics(settings.kafka_bootstrap_servers)
-    producer = kafka.create_producer(
-        settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-producer"
-    )
-    await producer.start()
     try:
-        tasks = []
-        if relay:
-            outbox_relay = OutboxRelay(
-                sessions,
-                producer,
-                batch_size=settings.outbox_batch_size,
-                poll_interval=settings.outbox_poll_interval_seconds,
-                max_attempts=settings.outbox_max_attempts,
+        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        producer = kafka.create_producer(
+            settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-producer"
+        )
+        await producer.start()
+        try:
+            await _run_until_stopped(
+                _worker_tasks(
+                    service,
+                    settings,
+                    db.create_session_factory(engine),
+                    producer,
+                    stop=stop,
+                    consumer=consumer,
+                    relay=relay,
+                ),
+                stop,
             )
-            tasks.append(asyncio.create_task(outbox_relay.run(stop), name="outbox-relay"))
-            retention = housekeeping.Retention(
-                published_outbox=timedelta(hours=settings.outbox_retention_hours),
-                inbox=timedelta(days=settings.inbox_retention_days),
-                idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
-            )
-            tasks.append(
-                asyncio.create_task(
-                    housekeeping.run(
-                        sessions,
-                        retention,
-                        stop=stop,
-                        interval_seconds=settings.housekeeping_interval_seconds,
-                    ),
-                    name="housekeeping",
-                )
-            )
-        if consumer and service.handlers:
-            runner = ConsumerRunner(
-                group_id=settings.service_name,
-                bootstrap_servers=settings.kafka_bootstrap_servers,
-                sessions=sessions,
-                handlers=service.handlers,
-                producer=producer,
-                max_attempts=settings.consumer_max_attempts,
-                retry_base_seconds=settings.consumer_retry_base_seconds,
-                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-                session_timeout_ms=settings.kafka_session_timeout_ms,
-                heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
-            )
-            tasks.append(asyncio.create_task(runner.run(stop), name="consumer"))
-        if tasks:
-            # One worker failing takes the process down (the supervisor restarts it) rather
-            # than leaving a half-working service that looks healthy.
-            await asyncio.wait(
-                [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
-            )
-            stop.set()
-            await asyncio.gather(*tasks)
+        finally:
+            await producer.stop()
     finally:
-        await producer.stop()
         if own_engine:
             await engine.dispose()
+
+
+def _worker_tasks(
+    service: Service,
+    settings: ServiceSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    producer: AIOKafkaProducer,
+    *,
+    stop: asyncio.Event,
+    consumer: bool,
+    relay: bool,
+) -> list[asyncio.Task[None]]:
+    tasks = []
+    if relay:
+        outbox_relay = OutboxRelay(
+            sessions,
+            producer,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval_seconds,
+            max_attempts=settings.outbox_max_attempts,
+        )
+        retention = housekeeping.Retention(
+            published_outbox=timedelta(hours=settings.outbox_retention_hours),
+            inbox=timedelta(days=settings.inbox_retention_days),
+            idempotency_keys=timedelta(hours=settings.idempotency_key_retention_hours),
+        )
+        tasks.append(asyncio.create_task(outbox_relay.run(stop), name="outbox-relay"))
+        tasks.append(
+            asyncio.create_task(
+                housekeeping.run(
+                    sessions,
+                    retention,
+                    stop=stop,
+                    interval_seconds=settings.housekeeping_interval_seconds,
+                ),
+                name="housekeeping",
+            )
+        )
+    if consumer and service.handlers:
+        runner = ConsumerRunner(
+            group_id=settings.service_name,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            sessions=sessions,
+            handlers=service.handlers,
+            producer=producer,
+            max_attempts=settings.consumer_max_attempts,
+            retry_base_seconds=settings.consumer_retry_base_seconds,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        )
+        tasks.append(asyncio.create_task(runner.run(stop), name="consumer"))
+    return tasks
+
+
+async def _run_until_stopped(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Wait for ``stop``; if a task ends first, stop the others and raise its error.
+
+    One worker failing takes the process down (its supervisor restarts it) rather than leaving
+    a half-working service that looks healthy.
+    """
+    if not tasks:
+        return
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
+    await stopped
+    await asyncio.gather(*tasks)
 
 
 def main(service: Service, argv: Sequence[str] | None = None) -> None:
