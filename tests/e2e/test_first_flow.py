@@ -3,6 +3,7 @@ the broker, PostgreSQL. A product published through catalog's API appears in ord
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 
@@ -60,10 +61,13 @@ async def test_a_published_product_appears_in_orders(
         )
         assert created.status_code == 201, created.text
         product = created.json()
+        correlation = f"flow-{uuid.uuid4()}"
         published = await http.post(
-            f"{catalog_api.base_url}/products/{product['id']}/publish", headers=partner
+            f"{catalog_api.base_url}/products/{product['id']}/publish",
+            headers={**partner, "X-Correlation-Id": correlation},
         )
         assert published.status_code == 200, published.text
+        assert published.headers["x-correlation-id"] == correlation
 
         async def in_orders() -> httpx.Response | None:
             response = await http.get(f"{orders_api.base_url}/catalog/products/{product['id']}")
@@ -82,3 +86,15 @@ async def test_a_published_product_appears_in_orders(
         backlog = (await http.get(f"{catalog_api.base_url}/ops/outbox")).json()
         assert backlog["pending"] == 0
         assert backlog["parked"] == 0
+
+    # One correlation id from the partner's request, through the outbox and the broker, to the
+    # handler in orders: both services' JSON logs can be joined on it.
+    publish_request = _log_entries(catalog_api, event="request handled", correlation_id=correlation)
+    assert [(e["http_method"], e["http_status"]) for e in publish_request] == [("POST", 200)]
+    handled = _log_entries(orders_api, event="event handled", correlation_id=correlation)
+    assert [e["event_type"] for e in handled] == ["ru.vitrina.catalog.product.published"]
+
+
+def _log_entries(process: ServiceProcess, **fields: object) -> list[dict[str, object]]:
+    entries = [json.loads(line) for line in process.logs().splitlines()]
+    return [e for e in entries if all(e.get(k) == v for k, v in fields.items())]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -186,7 +187,7 @@ class ConsumerRunner:
             partition=record.partition,
             offset=record.offset,
         )
-        attempts = 0
+        attempts, applied = 0, False
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts),
             wait=wait_random_exponential(multiplier=self._retry_base, max=10),
@@ -197,11 +198,20 @@ class ConsumerRunner:
         with context.bound(
             correlation=correlation, causation=str(envelope.id), event_type=envelope.type
         ):
+            started = time.perf_counter()
             try:
                 async for attempt in retrying:
                     with attempt:
                         attempts += 1
-                        await self._apply_once(handler, received)
+                        applied = await self._apply_once(handler, received)
+                logger.info(
+                    "event handled" if applied else "duplicate event ignored",
+                    extra={
+                        "event_id": str(envelope.id),
+                        "attempts": attempts,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
             except Exception as error:
                 logger.warning(
                     "event failed, dead-lettering",
@@ -210,7 +220,8 @@ class ConsumerRunner:
                 )
                 await self._dead_letter(record, error, attempts=attempts)
 
-    async def _apply_once(self, handler: Handler, received: Received[Any]) -> None:
+    async def _apply_once(self, handler: Handler, received: Received[Any]) -> bool:
+        """Record the event id and run the handler, in one transaction; False if seen before."""
         envelope = received.envelope
         async with transaction(self._sessions) as session:
             # A concurrent replica holding the same event id makes this insert wait for it,
@@ -229,9 +240,9 @@ class ConsumerRunner:
                 .returning(_inbox.c.event_id)
             )
             if first_time is None:
-                logger.info("duplicate event ignored", extra={"event_id": str(envelope.id)})
-                return
+                return False
             await handler(session, received)
+            return True
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int

@@ -6,6 +6,8 @@ streaming, and the body limit holds even when a client lies about or omits Conte
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from http import HTTPStatus
 
@@ -15,6 +17,8 @@ from vitrina_kit import context
 from vitrina_kit.problems import problem_response
 
 CORRELATION_HEADER = "x-correlation-id"
+
+logger = logging.getLogger("vitrina.http")
 _MAX_CORRELATION_ID_LENGTH = 128
 
 
@@ -78,7 +82,8 @@ class BodySizeLimitMiddleware:
 
 
 class CorrelationIdMiddleware:
-    """Take the caller's ``X-Correlation-Id`` (or make one) and bind it for the request."""
+    """Take the caller's ``X-Correlation-Id`` (or make one), bind it for the request, and log
+    one line per request with its outcome (health probes only at debug level)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -90,15 +95,33 @@ class CorrelationIdMiddleware:
         raw = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         correlation = raw if _is_acceptable(raw) else str(uuid.uuid4())
 
+        status = HTTPStatus.INTERNAL_SERVER_ERROR
+
         async def send_with_header(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((CORRELATION_HEADER.encode(), correlation.encode()))
                 message["headers"] = headers
             await send(message)
 
-        with context.bound(correlation=correlation, http_path=scope.get("path", "")):
-            await self.app(scope, receive, send_with_header)
+        path = scope.get("path", "")
+        started = time.perf_counter()
+        with context.bound(correlation=correlation):
+            try:
+                await self.app(scope, receive, send_with_header)
+            finally:
+                logger.log(
+                    logging.DEBUG if path.startswith("/health/") else logging.INFO,
+                    "request handled",
+                    extra={
+                        "http_method": scope.get("method"),
+                        "http_path": path,
+                        "http_status": int(status),
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
 
 
 def _is_acceptable(value: str) -> bool:
