@@ -119,4 +119,4 @@ def start_service(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Callable[...
         process.kill()
     for process in processes:
         # Shown by pytest only when the test failed.
-        print(f"----- {process!r} log -----\n{process.logs()}")
+        print(f"----- {process!r} log -----\n{process.logs(tail=20_000)}")

@@ -79,14 +79,16 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"{self} exited with {self._process.returncode}:\n{self.logs()}")
+                raise RuntimeError(
+                    f"{self} exited with {self._process.returncode}:\n{self.logs(tail=20_000)}"
+                )
             try:
                 if httpx.get(self.base_url + "/health/ready", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"{self} not ready after {timeout}s:\n{self.logs()}")
+        raise TimeoutError(f"{self} not ready after {timeout}s:\n{self.logs(tail=20_000)}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no final commit — a crash."""
@@ -115,11 +117,13 @@ class ServiceProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def logs(self) -> str:
+    def logs(self, *, tail: int | None = None) -> str:
+        """What the process wrote so far; ``tail``: only its last that many characters."""
         try:
-            return self.log_path.read_text(errors="replace")[-20_000:]
+            text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+        return text[-tail:] if tail else text
 
     def __repr__(self) -> str:
         return f"<{self.service} {self.command} pid={self._process.pid if self._process else None}>"
