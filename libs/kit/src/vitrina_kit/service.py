@@ -124,7 +124,9 @@ async def run_workers(
         settings.database_url, pool_size=settings.database_pool_size
     )
     try:
-        await kafka.ensure_topics(settings.kafka_bootstrap_servers)
+        await kafka.ensure_topics(
+            settings.kafka_bootstrap_servers, replication_factor=settings.kafka_replication_factor
+        )
         producer = kafka.create_producer(
             settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-producer"
         )
@@ -239,7 +241,12 @@ def main(service: Service, argv: Sequence[str] | None = None) -> None:
     if args.command == "migrate":
         upgrade(service.migrations, settings.database_url)
     elif args.command == "topics":
-        asyncio.run(kafka.ensure_topics(settings.kafka_bootstrap_servers))
+        asyncio.run(
+            kafka.ensure_topics(
+                settings.kafka_bootstrap_servers,
+                replication_factor=settings.kafka_replication_factor,
+            )
+        )
     elif args.command in ("api", "run"):
         app = build_app(service, settings, with_workers=args.command == "run")
         uvicorn.run(

@@ -27,6 +27,13 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        le=7,
+        validation_alias="KAFKA_REPLICATION_FACTOR",
+        description="Replicas of the topics the services create (3 on a production cluster).",
+    )
     # The embedded test broker answers a waiting fetch only when the wait ends, so a short wait
     # keeps hops fast there; Apache Kafka answers early and is unaffected by a small value.
     kafka_fetch_max_wait_ms: int = Field(default=100, ge=10, le=5000)
