@@ -4,6 +4,7 @@ whole cluster shares are read without it."""
 import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
+
 from vitrina_kit.settings import ServiceSettings
 
 
