@@ -25,9 +25,10 @@ from vitrina_contracts.envelope import build_envelope
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.layout import event_schema_path
 from vitrina_kit import db
+from vitrina_kit.auth import OrganizationKind
 from vitrina_kit.consumer import ConsumerRunner, InboxMessage
-from vitrina_kit.service import Service
-from vitrina_kit.testing import app_client, migrated_database
+from vitrina_kit.service import Service, build_app
+from vitrina_kit.testing import TestIssuer, app_client, migrated_database
 
 CONTRACTS = Path(__file__).parents[2] / "contracts"
 SERVICES: list[Service] = [
@@ -101,10 +102,10 @@ async def test_every_consumer_accepts_the_contracts_example(
 
 
 async def test_catalog_publishes_events_that_match_the_contract(
-    make_database: Callable[[str], str],
+    make_database: Callable[[str], str], token_issuer: TestIssuer
 ) -> None:
     url = migrated_database(make_database, catalog.main.SERVICE)
-    partner = {"X-Vitrina-Organization": str(uuid.uuid4())}
+    partner = token_issuer.headers(uuid.uuid4(), OrganizationKind.PARTNER)
     body = {
         "slug": "antivirus",
         "name": "Антивирус для бизнеса",
@@ -120,7 +121,8 @@ async def test_catalog_publishes_events_that_match_the_contract(
         ],
     }
     settings = catalog.main.CatalogSettings(database_url=url)
-    async with app_client(catalog.main.create_app(settings)) as client:
+    app = build_app(catalog.main.SERVICE, settings, key_source=token_issuer.key_source)
+    async with app_client(app) as client:
         created = await client.post(
             "/products", json=body, headers={**partner, "Idempotency-Key": "contract"}
         )

@@ -12,8 +12,9 @@ import pytest
 
 import catalog.main
 import orders.main
+from vitrina_kit.auth import OrganizationKind
 from vitrina_kit.local import free_port
-from vitrina_kit.testing import ServiceProcess, migrated_database, wait_until
+from vitrina_kit.testing import ServiceProcess, TestIssuer, migrated_database, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,9 @@ def product_body() -> dict[str, object]:
 
 
 async def test_a_published_product_appears_in_orders(
-    make_database: Callable[[str], str], start_service: Callable[..., ServiceProcess]
+    make_database: Callable[[str], str],
+    start_service: Callable[..., ServiceProcess],
+    token_issuer: TestIssuer,
 ) -> None:
     catalog_api = start_service(
         "catalog",
@@ -51,7 +54,10 @@ async def test_a_published_product_appears_in_orders(
         port=free_port(),
         database_url=migrated_database(make_database, orders.main.SERVICE),
     )
-    partner = {"X-Vitrina-Organization": str(uuid.uuid4())}
+    partner_id = uuid.uuid4()
+    partner = token_issuer.headers(partner_id, OrganizationKind.PARTNER)
+    business = token_issuer.headers(uuid.uuid4(), OrganizationKind.BUSINESS)
+    operator = token_issuer.headers(uuid.uuid4(), OrganizationKind.OPERATOR)
 
     async with httpx.AsyncClient(timeout=10) as http:
         created = await http.post(
@@ -70,20 +76,22 @@ async def test_a_published_product_appears_in_orders(
         assert published.headers["x-correlation-id"] == correlation
 
         async def in_orders() -> httpx.Response | None:
-            response = await http.get(f"{orders_api.base_url}/catalog/products/{product['id']}")
+            response = await http.get(
+                f"{orders_api.base_url}/catalog/products/{product['id']}", headers=business
+            )
             return response if response.status_code == 200 else None
 
         seen = await wait_until(in_orders, timeout=30, message="the product in orders")
         projected = seen.json()
         assert projected["version"] == 1
         assert projected["status"] == "published"
-        assert projected["partner_id"] == partner["X-Vitrina-Organization"]
+        assert projected["partner_id"] == str(partner_id)
         assert [(p["code"], p["unit_price"], p["trial_days"]) for p in projected["plans"]] == [
             ("office", "390.00", 0),
             ("pro", "590.00", 30),
         ]
 
-        backlog = (await http.get(f"{catalog_api.base_url}/ops/outbox")).json()
+        backlog = (await http.get(f"{catalog_api.base_url}/ops/outbox", headers=operator)).json()
         assert backlog["pending"] == 0
         assert backlog["parked"] == 0
 
@@ -91,8 +99,11 @@ async def test_a_published_product_appears_in_orders(
     # handler in orders: both services' JSON logs can be joined on it.
     publish_request = _log_entries(catalog_api, event="request handled", correlation_id=correlation)
     assert [(e["http_method"], e["http_status"]) for e in publish_request] == [("POST", 200)]
-    handled = _log_entries(orders_api, event="event handled", correlation_id=correlation)
-    assert [e["event_type"] for e in handled] == ["ru.vitrina.catalog.product.published"]
+    async def handled() -> list[dict[str, object]]:  # logged just after the commit
+        return _log_entries(orders_api, event="event handled", correlation_id=correlation)
+
+    entries = await wait_until(handled, timeout=5, message="orders' log line")
+    assert [e["event_type"] for e in entries] == ["ru.vitrina.catalog.product.published"]
 
 
 def _log_entries(process: ServiceProcess, **fields: object) -> list[dict[str, object]]:

@@ -22,9 +22,17 @@ import orders.main
 from vitrina_contracts.envelope import build_envelope
 from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit import db, kafka
+from vitrina_kit.auth import OrganizationKind
 from vitrina_kit.local import free_port
 from vitrina_kit.outbox import OutboxRelay
-from vitrina_kit.testing import ServiceProcess, migrated_database, read_topic, send_raw, wait_until
+from vitrina_kit.testing import (
+    ServiceProcess,
+    TestIssuer,
+    migrated_database,
+    read_topic,
+    send_raw,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -53,12 +61,14 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
     make_database: Callable[[str], str],
     start_service: Callable[..., ServiceProcess],
     kafka_bootstrap: str,
+    token_issuer: TestIssuer,
 ) -> None:
     catalog_db = migrated_database(make_database, catalog.main.SERVICE)
     orders_db = migrated_database(make_database, orders.main.SERVICE)
     catalog_api = start_service("catalog", "api", port=free_port(), database_url=catalog_db)
     orders_worker = start_service("orders", "run", port=free_port(), database_url=orders_db)
-    partner = {"X-Vitrina-Organization": str(uuid.uuid4())}
+    partner_id = uuid.uuid4()
+    partner = token_issuer.headers(partner_id, OrganizationKind.PARTNER)
 
     async with httpx.AsyncClient(base_url=catalog_api.base_url, timeout=10) as http:
         body = {

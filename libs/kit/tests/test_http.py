@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import pytest
@@ -15,12 +16,12 @@ from sqlalchemy import Column, Integer, MetaData, Table, Text, func, insert, sel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vitrina_kit.api import RequestModel, ResponseModel, SessionDep
-from vitrina_kit.auth import CallerDep
+from vitrina_kit.auth import Caller, requires
 from vitrina_kit.idempotency import IdempotencyDep
 from vitrina_kit.problems import Conflict
 from vitrina_kit.service import Service, build_app
 from vitrina_kit.settings import ServiceSettings
-from vitrina_kit.testing import app_client
+from vitrina_kit.testing import TestIssuer, app_client
 
 effects = Table(
     "effects", MetaData(), Column("id", Integer, primary_key=True), Column("note", Text)
@@ -47,7 +48,10 @@ router = APIRouter()
 
 @router.post("/notes", status_code=201, response_model=NoteRead)
 async def create_note(
-    body: NoteCreate, caller: CallerDep, session: SessionDep, idempotency: IdempotencyDep
+    body: NoteCreate,
+    caller: Annotated[Caller, requires()],
+    session: SessionDep,
+    idempotency: IdempotencyDep,
 ):  # type: ignore[no-untyped-def]
     async def create() -> NoteRead:
         if body.note == "refuse":
@@ -84,11 +88,12 @@ async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
         migrations=Path("."),
         metadata=MetaData(),
     )
-    async with app_client(build_app(service, settings)) as client:
+    async with app_client(build_app(service, settings, key_source=ISSUER.key_source)) as client:
         yield client
 
 
-ORG = {"X-Vitrina-Organization": str(uuid.uuid4())}
+ISSUER = TestIssuer()
+ORG = ISSUER.headers(uuid.uuid4(), "partner")
 
 
 def headers(key: str | None = None) -> dict[str, str]:
@@ -200,7 +205,7 @@ async def test_the_same_key_with_another_body_is_refused(
 
 
 async def test_keys_belong_to_their_caller(client: httpx.AsyncClient, engine: AsyncEngine) -> None:
-    other = {"X-Vitrina-Organization": str(uuid.uuid4()), "Idempotency-Key": "shared"}
+    other = {**ISSUER.headers(uuid.uuid4(), "partner"), "Idempotency-Key": "shared"}
     await client.post("/notes", json={"note": "a"}, headers={**ORG, "Idempotency-Key": "shared"})
     response = await client.post("/notes", json={"note": "a"}, headers=other)
     assert response.status_code == 201

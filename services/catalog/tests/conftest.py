@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 
-from catalog.main import SERVICE, create_app
+from catalog.main import SERVICE
 from catalog.settings import CatalogSettings
-from vitrina_kit.testing import app_client, migrated_database
+from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.service import build_app
+from vitrina_kit.testing import TestIssuer, app_client, migrated_database
 
 
 @pytest.fixture
@@ -17,16 +19,37 @@ def database_url(make_database: Callable[[str], str]) -> str:
 
 
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database_url: str, token_issuer: TestIssuer) -> AsyncIterator[httpx.AsyncClient]:
     settings = CatalogSettings(database_url=database_url, max_request_body_bytes=64 * 1024)
-    async with app_client(create_app(settings)) as client:
+    app = build_app(SERVICE, settings, key_source=token_issuer.key_source)
+    async with app_client(app) as client:
         yield client
 
 
 @pytest.fixture
-def partner() -> dict[str, str]:
-    """Headers of a partner organization making requests."""
-    return {"X-Vitrina-Organization": str(uuid.uuid4())}
+def partner_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@pytest.fixture
+def partner(token_issuer: TestIssuer, partner_id: uuid.UUID) -> dict[str, str]:
+    """Headers of a partner organization's client making requests."""
+    return token_issuer.headers(partner_id, OrganizationKind.PARTNER)
+
+
+@pytest.fixture
+def other_partner(token_issuer: TestIssuer) -> dict[str, str]:
+    return token_issuer.headers(uuid.uuid4(), OrganizationKind.PARTNER)
+
+
+@pytest.fixture
+def operator(token_issuer: TestIssuer) -> dict[str, str]:
+    return token_issuer.headers(uuid.uuid4(), OrganizationKind.OPERATOR)
+
+
+@pytest.fixture
+def business(token_issuer: TestIssuer) -> dict[str, str]:
+    return token_issuer.headers(uuid.uuid4(), OrganizationKind.BUSINESS)
 
 
 def product_body(**overrides: object) -> dict[str, object]:

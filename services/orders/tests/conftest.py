@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from orders.main import SERVICE, create_app
+from orders.main import SERVICE
 from orders.settings import OrdersSettings
 from vitrina_kit import db
-from vitrina_kit.testing import app_client, migrated_database
+from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.service import build_app
+from vitrina_kit.testing import TestIssuer, app_client, migrated_database
 
 
 @pytest.fixture
@@ -25,6 +28,11 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with app_client(create_app(OrdersSettings(database_url=database_url))) as client:
+async def client(database_url: str, token_issuer: TestIssuer) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(
+        SERVICE, OrdersSettings(database_url=database_url), key_source=token_issuer.key_source
+    )
+    async with app_client(app) as client:
+        # A business's client, the usual reader of what can be ordered.
+        client.headers.update(token_issuer.headers(uuid.uuid4(), OrganizationKind.BUSINESS))
         yield client

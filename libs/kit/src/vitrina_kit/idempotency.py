@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from vitrina_kit import audit
 from vitrina_kit.api import SessionDep
 from vitrina_kit.db import KitBase
 from vitrina_kit.problems import DomainError
@@ -65,9 +66,18 @@ class Idempotency:
     """The Idempotency-Key of one request, ready to run the route's creation once."""
 
     def __init__(
-        self, session: AsyncSession, *, scope: str, key: str, method: str, path: str, digest: str
+        self,
+        session: AsyncSession,
+        request: Request,
+        *,
+        scope: str,
+        key: str,
+        method: str,
+        path: str,
+        digest: str,
     ) -> None:
         self._session = session
+        self._request = request
         self._scope = scope
         self._key = key
         self._method = method
@@ -101,11 +111,14 @@ class Idempotency:
             .returning(record.key)
         )
         if claimed is None:
+            audit.skip(self._request)  # a replay changes nothing
             return await self._replay()
 
         result = response_model.model_validate(await create())
         body = result.model_dump(mode="json", by_alias=True)
         headers = {"Location": location(result)} if location else {}
+        if location:
+            audit.note_created(self._request, headers["Location"])
         await self._session.execute(
             update(record)
             .where(record.scope == self._scope, record.key == self._key)
@@ -154,6 +167,7 @@ async def _idempotency(
     scope = str(getattr(request.state, "principal_scope", "public"))
     return Idempotency(
         session,
+        request,
         scope=scope,
         key=idempotency_key,
         method=request.method,

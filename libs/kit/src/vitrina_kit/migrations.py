@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # The kit's tables register on KitBase.metadata when their modules load; load them all here so
 # migrations and schema checks see every one, whatever the service itself imports.
-from vitrina_kit import consumer, idempotency, outbox  # noqa: F401
+from vitrina_kit import audit, consumer, idempotency, outbox  # noqa: F401
 from vitrina_kit.db import KitBase
 
 KIT_METADATA: MetaData = KitBase.metadata
@@ -163,3 +163,28 @@ def drop_kit_tables() -> None:
     op.drop_table("inbox_messages")
     op.drop_index("ix_outbox_messages_pending", table_name="outbox_messages")
     op.drop_table("outbox_messages")
+
+
+def create_audit_log() -> None:
+    """The audit log table (version 2 of the kit's schema)."""
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
+        sa.Column(
+            "occurred_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("client_id", sa.String(200), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("organization_kind", sa.String(20), nullable=False),
+        sa.Column("action", sa.String(300), nullable=False),
+        sa.Column("target", postgresql.JSONB(), nullable=False),
+        sa.Column("source_address", sa.String(64), nullable=True),
+        sa.Column("correlation_id", sa.String(128), nullable=True),
+    )
+    op.create_index("ix_audit_log_occurred_at", "audit_log", ["occurred_at"])
+    op.create_index("ix_audit_log_organization_id", "audit_log", ["organization_id"])
+
+
+def drop_audit_log() -> None:
+    """Undo :func:`create_audit_log`."""
+    op.drop_table("audit_log")

@@ -90,6 +90,7 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
+        self.headers: dict[str, str] | None = None
 
 
 class NotFound(DomainError):
@@ -145,6 +146,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             title=exc.title,
             detail=exc.detail,
             instance=request.url.path,
+            headers=exc.headers,
             **exc.extensions,
         )
 
@@ -185,6 +187,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_CONTENT_TYPE: {}}, "description": phrase}
     for status, phrase in (
         (400, "Bad request"),
+        (401, "Missing or invalid access token"),
+        (403, "The access token lacks a needed scope"),
         (404, "Not found"),
         (409, "Conflict"),
         (413, "Request body too large"),

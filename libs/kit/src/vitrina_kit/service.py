@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_contracts.events.base import Event
 from vitrina_kit import db, housekeeping, kafka
+from vitrina_kit.auth import JwksKeySource, KeySource, TokenVerifier
 from vitrina_kit.consumer import ConsumerRunner, Handler
 from vitrina_kit.health import health_router
 from vitrina_kit.logging import configure_logging
@@ -41,6 +42,9 @@ from vitrina_kit.problems import install_problem_handlers
 from vitrina_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+
+KeySourceFactory = Callable[[ServiceSettings, async_sessionmaker[AsyncSession]], KeySource]
 
 
 @dataclass(frozen=True)
@@ -55,19 +59,40 @@ class Service:
     migrations: Path
     metadata: MetaData
     handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    key_source: KeySourceFactory | None = None
+    """Where token signing keys come from; by default identity's JWKS over HTTP (identity
+    itself reads its own keys instead)."""
     version: str = "0.1.0"
 
 
 def build_app(
-    service: Service, settings: ServiceSettings, *, with_workers: bool = False
+    service: Service,
+    settings: ServiceSettings,
+    *,
+    with_workers: bool = False,
+    key_source: KeySource | None = None,
 ) -> FastAPI:
-    """The service's FastAPI app; ``with_workers`` also runs its consumer and relay in-process."""
+    """The service's FastAPI app; ``with_workers`` also runs its consumer and relay in-process.
+
+    ``key_source`` overrides where token signing keys come from (tests sign their own tokens).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
         app.state.engine = engine
         app.state.sessions = db.create_session_factory(engine)
+        keys = key_source or (
+            service.key_source(settings, app.state.sessions)
+            if service.key_source
+            else JwksKeySource(settings.auth_jwks_url)
+        )
+        app.state.token_verifier = TokenVerifier(
+            keys,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            leeway_seconds=settings.auth_leeway_seconds,
+        )
         stop = asyncio.Event()
         workers = None
         if with_workers:

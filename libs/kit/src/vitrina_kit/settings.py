@@ -34,6 +34,24 @@ class ServiceSettings(BaseSettings):
         validation_alias="KAFKA_REPLICATION_FACTOR",
         description="Replicas of the topics the services create (3 on a production cluster).",
     )
+    auth_issuer: str = Field(
+        default="http://127.0.0.1:8001",
+        validation_alias="VITRINA_AUTH_ISSUER",
+        description="The identity service's issuer URL, the `iss` every token must carry.",
+    )
+    auth_audience: str = Field(
+        default="vitrina",
+        validation_alias="VITRINA_AUTH_AUDIENCE",
+        description="The `aud` every token for the marketplace's APIs must carry.",
+    )
+    auth_jwks_url: str = Field(
+        default="http://127.0.0.1:8001/.well-known/jwks.json",
+        validation_alias="VITRINA_AUTH_JWKS_URL",
+        description="Where the identity service publishes its token signing keys.",
+    )
+    auth_leeway_seconds: int = Field(
+        default=30, ge=0, le=300, description="Clock skew tolerated on exp/nbf/iat."
+    )
     # The embedded test broker answers a waiting fetch only when the wait ends, so a short wait
     # keeps hops fast there; Apache Kafka answers early and is unaffected by a small value.
     kafka_fetch_max_wait_ms: int = Field(default=100, ge=10, le=5000)

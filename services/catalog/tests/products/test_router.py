@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from vitrina_contracts.envelope import CloudEvent, decode_event
 from vitrina_contracts.events.catalog import ProductPublished
+from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.testing import TestIssuer
 
 
 async def scalar(database_url: str, sql: str) -> object:
@@ -26,7 +28,10 @@ def key() -> dict[str, str]:
 
 
 async def test_a_partner_creates_a_draft_with_its_plans(
-    client: httpx.AsyncClient, partner: dict[str, str], new_product: Callable[..., dict]
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    partner_id: uuid.UUID,
+    new_product: Callable[..., dict],
 ) -> None:
     body = new_product()
     response = await client.post("/products", json=body, headers={**partner, **key()})
@@ -36,7 +41,7 @@ async def test_a_partner_creates_a_draft_with_its_plans(
     assert response.headers["location"] == f"/products/{product['id']}"
     assert product["status"] == "draft"
     assert product["version"] == 0
-    assert product["partner_id"] == partner["X-Vitrina-Organization"]
+    assert product["partner_id"] == str(partner_id)
     assert [p["code"] for p in product["plans"]] == ["start", "backup"]
     assert product["plans"][0]["unit_price"] == "1250.00"
     assert product["plans"][1]["unit_price"] == "3.50"
@@ -118,20 +123,104 @@ async def test_a_product_without_public_plans_cannot_be_published(
 async def test_another_partners_product_does_not_exist_for_you(
     client: httpx.AsyncClient,
     partner: dict[str, str],
+    other_partner: dict[str, str],
     new_product: Callable[..., dict],
     database_url: str,
 ) -> None:
     created = (
         await client.post("/products", json=new_product(), headers={**partner, **key()})
     ).json()
-    stranger = {"X-Vitrina-Organization": str(uuid.uuid4())}
 
-    read = await client.get(f"/products/{created['id']}", headers=stranger)
-    publish = await client.post(f"/products/{created['id']}/publish", headers=stranger)
+    read = await client.get(f"/products/{created['id']}", headers=other_partner)
+    publish = await client.post(f"/products/{created['id']}/publish", headers=other_partner)
+    unknown = await client.get(f"/products/{uuid.uuid4()}", headers=other_partner)
 
     assert read.status_code == publish.status_code == 404
-    assert read.json()["code"] == "product_not_found"
+    # Exactly what an id that exists nowhere gets: nothing tells the two apart.
+    assert read.json() | {"instance": None, "detail": None} == unknown.json() | {
+        "instance": None,
+        "detail": None,
+    }
     assert await scalar(database_url, "SELECT status FROM products") == "draft"
+    assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
+
+
+async def test_the_operator_acts_on_every_partners_products(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    operator: dict[str, str],
+    new_product: Callable[..., dict],
+) -> None:
+    created = (
+        await client.post("/products", json=new_product(), headers={**partner, **key()})
+    ).json()
+    assert (await client.get(f"/products/{created['id']}", headers=operator)).status_code == 200
+    published = await client.post(f"/products/{created['id']}/publish", headers=operator)
+    assert published.status_code == 200
+    assert published.json()["partner_id"] == created["partner_id"]
+
+
+async def test_a_business_cannot_offer_products(
+    client: httpx.AsyncClient,
+    business: dict[str, str],
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    response = await client.post("/products", json=new_product(), headers={**business, **key()})
+    assert response.status_code == 403
+    assert response.json()["code"] == "only_partners_offer_products"
+    assert await scalar(database_url, "SELECT count(*) FROM products") == 0
+
+
+async def test_every_route_wants_a_token_with_its_scope(
+    client: httpx.AsyncClient,
+    token_issuer: TestIssuer,
+    partner_id: uuid.UUID,
+    new_product: Callable[..., dict],
+    database_url: str,
+) -> None:
+    read_only = token_issuer.headers(partner_id, OrganizationKind.PARTNER, {"catalog:read"})
+    some_id = uuid.uuid4()
+    for method, path in (
+        ("POST", "/products"),
+        ("GET", f"/products/{some_id}"),
+        ("POST", f"/products/{some_id}/publish"),
+    ):
+        anonymous = await client.request(method, path, json=new_product(), headers=key())
+        assert anonymous.status_code == 401, path
+        assert anonymous.json()["code"] == "invalid_token"
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    denied = await client.post("/products", json=new_product(), headers={**read_only, **key()})
+    assert denied.status_code == 403
+    assert denied.json()["code"] == "insufficient_scope"
+    assert 'scope="catalog:write"' in denied.headers["www-authenticate"]
+    assert await scalar(database_url, "SELECT count(*) FROM products") == 0
+
+
+async def test_changes_are_in_the_audit_log_and_reads_are_not(
+    client: httpx.AsyncClient,
+    partner: dict[str, str],
+    partner_id: uuid.UUID,
+    operator: dict[str, str],
+    new_product: Callable[..., dict],
+) -> None:
+    headers = {**partner, **key(), "X-Correlation-Id": "audit-me"}
+    created = (await client.post("/products", json=new_product(), headers=headers)).json()
+    await client.post("/products", json=new_product(), headers=headers)  # replay: no change
+    await client.get(f"/products/{created['id']}", headers=partner)
+    await client.post(f"/products/{created['id']}/publish", headers=partner)
+    await client.post(f"/products/{created['id']}/publish", headers=partner)  # 409: no change
+
+    log = await client.get("/ops/audit", headers=operator)
+    assert log.status_code == 200
+    entries = log.json()["items"]
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("POST /products/{product_id}/publish", {"product_id": created["id"]}),
+        ("POST /products", {"created": f"/products/{created['id']}"}),
+    ]
+    assert {e["organization_id"] for e in entries} == {str(partner_id)}
+    assert entries[1]["correlation_id"] == "audit-me"
+    assert (await client.get("/ops/audit", headers=partner)).status_code == 403
 
 
 async def test_a_taken_slug_is_a_conflict(

@@ -3,10 +3,12 @@
 from vitrina_kit.testing.apps import app_client, migrated_database, schema_differences
 from vitrina_kit.testing.kafka import read_topic, send_raw
 from vitrina_kit.testing.processes import ServiceProcess
+from vitrina_kit.testing.tokens import TestIssuer
 from vitrina_kit.testing.waiting import wait_until
 
 __all__ = [
     "ServiceProcess",
+    "TestIssuer",
     "app_client",
     "migrated_database",
     "read_topic",

@@ -23,6 +23,7 @@ import pytest
 from vitrina_kit.local import EmbeddedBroker, EmbeddedPostgres, create_database, drop_database
 from vitrina_kit.testing.docker import docker_unavailable_reason
 from vitrina_kit.testing.processes import ServiceProcess
+from vitrina_kit.testing.tokens import TestIssuer
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -89,9 +90,22 @@ def kafka_bootstrap(tmp_path: Path) -> Iterator[str]:
         yield broker.bootstrap_servers
 
 
+@pytest.fixture(scope="session")
+def token_issuer() -> Iterator[TestIssuer]:
+    """Signs access tokens for the session's tests and serves its JWKS over HTTP."""
+    issuer = TestIssuer()
+    with issuer.serving_jwks():
+        yield issuer
+
+
 @pytest.fixture
-def start_service(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Callable[..., ServiceProcess]]:
-    """``start_service("catalog", "api", database_url=..., port=...)`` -> a running process."""
+def start_service(
+    tmp_path: Path, kafka_bootstrap: str, token_issuer: TestIssuer
+) -> Iterator[Callable[..., ServiceProcess]]:
+    """``start_service("catalog", "api", database_url=..., port=...)`` -> a running process.
+
+    It accepts ``token_issuer``'s tokens unless ``env`` names another VITRINA_AUTH_JWKS_URL.
+    """
     processes: list[ServiceProcess] = []
 
     def start(
@@ -108,7 +122,7 @@ def start_service(tmp_path: Path, kafka_bootstrap: str) -> Iterator[Callable[...
             database_url=database_url,
             bootstrap_servers=kafka_bootstrap,
             port=port,
-            env=env,
+            env={"VITRINA_AUTH_JWKS_URL": token_issuer.jwks_url or "", **(env or {})},
             log_path=tmp_path / f"{service}-{command}-{len(processes)}.log",
         )
         processes.append(process)

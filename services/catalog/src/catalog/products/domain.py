@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from http import HTTPStatus
 from uuid import UUID
 
-from vitrina_kit.problems import Conflict, InvalidStateTransition, NotFound, UnprocessableEntity
+from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.problems import (
+    Conflict,
+    DomainError,
+    InvalidStateTransition,
+    NotFound,
+    UnprocessableEntity,
+)
 
 KOPECK = Decimal("0.01")
 
@@ -65,6 +73,21 @@ class ProductHasNoPublicPlan(UnprocessableEntity):
 
     def __init__(self) -> None:
         super().__init__("Add at least one public plan before publishing the product.")
+
+
+class OnlyPartnersOfferProducts(DomainError):
+    status = HTTPStatus.FORBIDDEN
+    code = "only_partners_offer_products"
+    title = "Only partners and the operator offer products"
+
+    def __init__(self) -> None:
+        super().__init__("A business organization buys products; it cannot offer them.")
+
+
+def check_may_offer_products(kind: OrganizationKind) -> None:
+    """Partners offer their products, the operator its own; businesses only buy."""
+    if kind is OrganizationKind.BUSINESS:
+        raise OnlyPartnersOfferProducts()
 
 
 def publish(status: ProductStatus, *, public_plans: int) -> ProductStatus:

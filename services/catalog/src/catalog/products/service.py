@@ -16,7 +16,8 @@ from vitrina_kit.outbox import add_event
 
 
 async def create_product(session: AsyncSession, caller: Caller, data: ProductCreate) -> Product:
-    """A new draft product of the calling partner, with its plans."""
+    """A new draft product of the calling partner (or of the operator, which sells its own)."""
+    domain.check_may_offer_products(caller.organization_kind)
     if await repository.slug_taken(session, data.slug):
         raise domain.SlugTaken(data.slug)
     product = Product(
@@ -44,7 +45,7 @@ async def create_product(session: AsyncSession, caller: Caller, data: ProductCre
 
 
 async def get_product(session: AsyncSession, caller: Caller, product_id: uuid.UUID) -> Product:
-    product = await repository.get_owned(session, product_id, partner_id=caller.organization_id)
+    product = await repository.get_visible(session, caller, product_id)
     if product is None:
         raise domain.ProductNotFound(product_id)
     return product
@@ -52,9 +53,7 @@ async def get_product(session: AsyncSession, caller: Caller, product_id: uuid.UU
 
 async def publish_product(session: AsyncSession, caller: Caller, product_id: uuid.UUID) -> Product:
     """Publish a draft: it becomes orderable, and ``product.published`` goes out with it."""
-    product = await repository.get_owned(
-        session, product_id, partner_id=caller.organization_id, for_update=True
-    )
+    product = await repository.get_visible(session, caller, product_id, for_update=True)
     if product is None:
         raise domain.ProductNotFound(product_id)
     product.status = domain.publish(
