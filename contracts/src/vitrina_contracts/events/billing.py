@@ -421,7 +421,7 @@ class PaymentUnmatched(Event):
     @classmethod
     def example(cls) -> Self:
         payment = _payment().model_copy(
-            update={"payer_inn": "7727000004", "purpose": "Оплата по договору 15/2025"}
+            update={"payer_inn": "7727000006", "purpose": "Оплата по договору 15/2025"}
         )
         return cls(
             payment=payment,
