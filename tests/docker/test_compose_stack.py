@@ -21,6 +21,7 @@ from vitrina_kit.testing import wait_until
 pytestmark = pytest.mark.docker
 
 REPO = Path(__file__).resolve().parents[2]
+IDENTITY = "http://127.0.0.1:8001"
 CATALOG = "http://127.0.0.1:8002"
 ORDERS = "http://127.0.0.1:8003"
 # The first run builds five images and pulls Kafka and PostgreSQL; readiness waits after that.
@@ -69,7 +70,7 @@ def stack() -> Iterator[DockerCompose]:
 
 async def test_a_published_product_reaches_the_orders_projection(stack: DockerCompose) -> None:
     async with httpx.AsyncClient(timeout=10.0) as client:
-        for base in (CATALOG, ORDERS):
+        for base in (IDENTITY, CATALOG, ORDERS):
             await wait_until(
                 lambda base=base: is_ready(client, base),
                 timeout=READY_TIMEOUT_SECONDS,
@@ -77,10 +78,18 @@ async def test_a_published_product_reaches_the_orders_projection(stack: DockerCo
                 message=f"{base}/health/ready",
             )
 
-        partner = {"X-Vitrina-Organization": str(uuid.uuid4())}
+        # The operator's bootstrap client (its documented dev credentials in the compose file);
+        # the operator sells its own products too.
+        issued = await client.post(
+            f"{IDENTITY}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("vitrina-operator", "dev-operator-secret"),
+        )
+        assert issued.status_code == 200, issued.text
+        operator = {"Authorization": f"Bearer {issued.json()['access_token']}"}
         created = await client.post(
             f"{CATALOG}/products",
-            headers={**partner, "Idempotency-Key": str(uuid.uuid4())},
+            headers={**operator, "Idempotency-Key": str(uuid.uuid4())},
             json={
                 "slug": f"cloud-server-{uuid.uuid4().hex[:8]}",
                 "name": "Cloud server",
@@ -98,12 +107,12 @@ async def test_a_published_product_reaches_the_orders_projection(stack: DockerCo
         assert created.status_code == 201, created.text
         product_id = created.json()["id"]
 
-        published = await client.post(f"{CATALOG}/products/{product_id}/publish", headers=partner)
+        published = await client.post(f"{CATALOG}/products/{product_id}/publish", headers=operator)
         assert published.status_code == 200, published.text
         version = published.json()["version"]
 
         async def projected() -> dict[str, Any] | None:
-            response = await client.get(f"{ORDERS}/catalog/products/{product_id}")
+            response = await client.get(f"{ORDERS}/catalog/products/{product_id}", headers=operator)
             if response.status_code != 200:
                 return None
             body: dict[str, Any] = response.json()
@@ -116,7 +125,7 @@ async def test_a_published_product_reaches_the_orders_projection(stack: DockerCo
             message=f"orders to know product {product_id} at version {version}",
         )
         assert product["product_id"] == product_id
-        assert product["partner_id"] == partner["X-Vitrina-Organization"]
+        assert product["partner_id"] == created.json()["partner_id"]
         assert [(plan["code"], plan["unit_price"]) for plan in product["plans"]] == [
             ("basic", "500.00")
         ]

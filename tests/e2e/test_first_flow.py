@@ -99,6 +99,7 @@ async def test_a_published_product_appears_in_orders(
     # handler in orders: both services' JSON logs can be joined on it.
     publish_request = _log_entries(catalog_api, event="request handled", correlation_id=correlation)
     assert [(e["http_method"], e["http_status"]) for e in publish_request] == [("POST", 200)]
+
     async def handled() -> list[dict[str, object]]:  # logged just after the commit
         return _log_entries(orders_api, event="event handled", correlation_id=correlation)
 

@@ -22,12 +22,12 @@ import httpx
 import psutil
 import pytest
 
+from vitrina_cli.seed import operator_authorization
 from vitrina_kit.local import free_port
 
 SERVICES = ("identity", "catalog", "orders", "billing", "integrations")
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
-PARTNER = "5eed0000-7a17-4e55-a000-000000000001"
 
 pytestmark = pytest.mark.slow
 
@@ -203,14 +203,22 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
             assert ready.status_code == 200, (service, ready.text)
             assert ready.json()["status"] == "ready"
 
+        # The operator's bootstrap client gets tokens from this stack's identity service.
+        organization = operator_authorization(client, dev.url("identity"))
         # The demo catalog went catalog -> Kafka -> orders' projection.
         seeded = json.loads((data_dir / "seed.json").read_text("utf-8"))
-        assert seeded["partner_id"] == PARTNER
+        owner = client.get(
+            f"{dev.url('identity')}/organizations/{seeded['owner_id']}", headers=organization
+        )
+        assert owner.status_code == 200, owner.text
+        assert owner.json()["kind"] == "operator"
         assert len(seeded["products"]) >= 2
         assert all(product["created"] for product in seeded["products"])
         assert seeded["not_in_orders"] == []
         for product in seeded["products"]:
-            in_orders = client.get(f"{dev.url('orders')}/catalog/products/{product['id']}")
+            in_orders = client.get(
+                f"{dev.url('orders')}/catalog/products/{product['id']}", headers=organization
+            )
             assert in_orders.status_code == 200, in_orders.text
             assert in_orders.json()["slug"] == product["slug"]
             assert in_orders.json()["name"] == product["name"]
@@ -218,7 +226,6 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
             assert in_orders.json()["plans"]
 
         # A product made now travels the same way.
-        organization = {"X-Vitrina-Organization": PARTNER}
         slug = f"vpbx-{uuid.uuid4().hex[:8]}"
         created = client.post(
             f"{dev.url('catalog')}/products",
@@ -232,7 +239,9 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
         )
         assert published.status_code == 200, published.text
         in_orders = _eventually(
-            lambda: client.get(f"{dev.url('orders')}/catalog/products/{product_id}"),
+            lambda: client.get(
+                f"{dev.url('orders')}/catalog/products/{product_id}", headers=organization
+            ),
             what="orders to receive the new product",
         )
         assert in_orders.json()["slug"] == slug
@@ -255,7 +264,10 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
     assert [p["id"] for p in reseeded["products"]] == [p["id"] for p in seeded["products"]]
     assert not any(product["created"] for product in reseeded["products"])
     with httpx.Client(timeout=10) as client:
-        kept = client.get(f"{again.url('orders')}/catalog/products/{product_id}")
+        organization = operator_authorization(client, again.url("identity"))
+        kept = client.get(
+            f"{again.url('orders')}/catalog/products/{product_id}", headers=organization
+        )
         assert kept.status_code == 200, kept.text
         mine = client.get(f"{again.url('catalog')}/products/{product_id}", headers=organization)
         assert mine.json()["status"] == "published"

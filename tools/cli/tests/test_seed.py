@@ -39,7 +39,7 @@ class FakeMarketplace:
             ):
                 return httpx.Response(200, json={"product_id": product_id})
             return httpx.Response(404, json={"code": "catalog_product_not_found"})
-        assert request.headers["X-Vitrina-Organization"] == str(seed.DEMO_PARTNER_ID)
+        assert request.headers["Authorization"] == AUTHORIZATION["Authorization"]
         if request.method == "POST" and path == "/products":
             return self._create(request)
         product_id = path.split("/")[2]
@@ -63,10 +63,19 @@ class FakeMarketplace:
         if any(p["slug"] == body["slug"] for p in self.products.values()):
             return httpx.Response(409, json={"code": "slug_taken"})
         self.creations += 1
-        product = {**body, "id": str(uuid.uuid4()), "status": "draft"}
+        product = {
+            **body,
+            "id": str(uuid.uuid4()),
+            "status": "draft",
+            "partner_id": str(OPERATOR_ID),
+        }
         self.products[product["id"]] = product
         self.idempotency[key] = (body, dict(product))
         return httpx.Response(201, json=product)
+
+
+AUTHORIZATION = {"Authorization": "Bearer operator-token"}
+OPERATOR_ID = uuid.uuid4()
 
 
 @pytest.fixture
@@ -78,6 +87,7 @@ def _seed(market: FakeMarketplace, **options: Any) -> seed.SeedResult:
     with httpx.Client(transport=httpx.MockTransport(market.handle)) as client:
         return seed.seed_demo_catalog(
             client,
+            authorization=AUTHORIZATION,
             catalog_url="http://catalog",
             orders_url="http://orders",
             known=options.pop("known", {}),
@@ -149,5 +159,5 @@ def test_seed_file_round_trip(market: FakeMarketplace, tmp_path: Path) -> None:
     result.save(path)
 
     assert seed.known_products(path) == {p.slug: p.id for p in result.products}
-    assert json.loads(path.read_text("utf-8"))["partner_id"] == str(seed.DEMO_PARTNER_ID)
+    assert json.loads(path.read_text("utf-8"))["owner_id"] == str(OPERATOR_ID)
     assert seed.known_products(tmp_path / "missing.json") == {}

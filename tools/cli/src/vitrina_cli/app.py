@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vitrina_cli.checks import Check, elapsed_since, project_checks, run_checks
+from vitrina_cli.identity import app as identity_app
 from vitrina_cli.supervisor import Child, ChildFailed
 from vitrina_cli.workspace import repo_root
 
@@ -34,6 +35,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",  # docstrings wrap to the terminal, not to the source's lines
 )
+app.add_typer(identity_app, name="identity")
 # soft_wrap: long lines (URLs, paths) stay whole when the output goes to a file or a pipe.
 console = Console(highlight=False, soft_wrap=True)
 
@@ -200,6 +202,7 @@ def _seed(stack: Stack) -> None:
         try:
             result = seed.seed_demo_catalog(
                 client,
+                authorization=seed.operator_authorization(client, stack.identity_url),
                 catalog_url=stack.service("catalog").url,
                 orders_url=stack.service("orders").url,
                 known=seed.known_products(seed_file),
@@ -221,7 +224,7 @@ def _seed(stack: Stack) -> None:
 
 
 def _show(stack: Stack, started: float) -> None:
-    from vitrina_cli.seed import DEMO_PARTNER_ID
+    from vitrina_cli.seed import DEV_OPERATOR_CLIENT_ID, DEV_OPERATOR_CLIENT_SECRET
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("service")
@@ -243,9 +246,10 @@ def _show(stack: Stack, started: float) -> None:
         database = "from VITRINA_DATABASE_URL, one database vitrina_<service> per service"
     console.print(f"PostgreSQL  {escape(stack.database_location)}  [dim]({database})[/]")
     console.print(f"logs        {stack.config.logs_dir}/<service>.log")
+    console.print(f"demo data   {stack.config.data_dir / 'seed.json'}")
     console.print(
-        f"demo data   {stack.config.data_dir / 'seed.json'}  [dim](partner "
-        f"X-Vitrina-Organization: {DEMO_PARTNER_ID})[/]"
+        f"operator    client {DEV_OPERATOR_CLIENT_ID} / {DEV_OPERATOR_CLIENT_SECRET}  [dim](get "
+        f"a token: POST {stack.identity_url}/oauth/token, grant_type=client_credentials)[/]"
     )
     kept = [e.name for e in stack.services if e.name not in stack.created_databases]
     if stack.broker_embedded and kept:

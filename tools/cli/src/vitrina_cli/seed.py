@@ -1,5 +1,6 @@
-"""The demo catalog: a few products of an operator's B2B marketplace, created through the
-catalog's own API the way a partner would, and published.
+"""The demo catalog: a few products of the operator's own (a telecom operator sells its cloud,
+backup and 1C services beside its partners'), created through the catalog's own API with the
+operator's access token, and published.
 
 Seeding is repeatable: each product is created with a fixed Idempotency-Key, so on a kept
 database the catalog replays its first answer instead of creating a second product. The ids
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-DEMO_PARTNER_ID = uuid.UUID("5eed0000-7a17-4e55-a000-000000000001")
-"""The demo partner organization that owns the demo products (send it as X-Vitrina-Organization)."""
+from vitrina_cli.identity import basic_credentials
 
-ORGANIZATION_HEADER = "X-Vitrina-Organization"
+DEV_OPERATOR_CLIENT_ID = "vitrina-operator"
+DEV_OPERATOR_CLIENT_SECRET = "dev-operator-secret"  # noqa: S105 - identity's documented dev default
 
 DEMO_PRODUCTS: tuple[dict[str, Any], ...] = (
     {
@@ -139,11 +139,13 @@ class SeededProduct:
     name: str
     created: bool
     """False when the product was already there (a kept database)."""
+    owner_id: str
 
 
 @dataclass(frozen=True)
 class SeedResult:
-    partner_id: str
+    owner_id: str
+    """The organization owning the demo products (the operator)."""
     products: list[SeededProduct]
     not_in_orders: list[str]
     """Slugs orders had not received when seeding gave up waiting."""
@@ -170,33 +172,53 @@ def known_products(path: Path) -> dict[str, str]:
         return {}
 
 
+def operator_authorization(
+    client: httpx.Client,
+    identity_url: str,
+    *,
+    client_id: str = DEV_OPERATOR_CLIENT_ID,
+    client_secret: str = DEV_OPERATOR_CLIENT_SECRET,
+) -> dict[str, str]:
+    """An ``Authorization`` header with an operator access token (client credentials grant)."""
+    response = client.post(
+        f"{identity_url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_credentials(client_id, client_secret)},
+    )
+    if response.status_code != HTTPStatus.OK:
+        raise SeedError(f"no operator token from identity: {_describe(response)}")
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 def seed_demo_catalog(
     client: httpx.Client,
     *,
+    authorization: dict[str, str],
     catalog_url: str,
     orders_url: str,
     known: dict[str, str],
     products: tuple[dict[str, Any], ...] = DEMO_PRODUCTS,
-    partner_id: uuid.UUID = DEMO_PARTNER_ID,
     projection_timeout: float = 30.0,
 ) -> SeedResult:
     """Create and publish ``products`` in the catalog, then wait until orders has them all."""
     seeded = [
-        _create_and_publish(client, catalog_url, product, partner_id, known.get(product["slug"]))
+        _create_and_publish(client, catalog_url, product, authorization, known.get(product["slug"]))
         for product in products
     ]
-    missing = _wait_for_orders(client, orders_url, seeded, timeout=projection_timeout)
-    return SeedResult(partner_id=str(partner_id), products=seeded, not_in_orders=missing)
+    missing = _wait_for_orders(
+        client, orders_url, seeded, authorization, timeout=projection_timeout
+    )
+    owner = seeded[0].owner_id if seeded else ""
+    return SeedResult(owner_id=owner, products=seeded, not_in_orders=missing)
 
 
 def _create_and_publish(
     client: httpx.Client,
     catalog_url: str,
     product: dict[str, Any],
-    partner_id: uuid.UUID,
+    organization: dict[str, str],
     known_id: str | None,
 ) -> SeededProduct:
-    organization = {ORGANIZATION_HEADER: str(partner_id)}
     response = client.post(
         f"{catalog_url}/products",
         json=product,
@@ -204,11 +226,12 @@ def _create_and_publish(
     )
     if response.status_code == HTTPStatus.CREATED:
         product_id = str(response.json()["id"])
+        owner_id = str(response.json()["partner_id"])
         created = "idempotent-replayed" not in response.headers
     elif _problem_code(response) in {"slug_taken", "idempotency_key_reused"} and known_id:
         # The demo data changed since it was first seeded, or the product was made by hand:
         # keep what is there rather than fail.
-        product_id, created = known_id, False
+        product_id, created, owner_id = known_id, False, ""
     else:
         raise SeedError(f"creating {product['slug']!r}: {_describe(response)}")
 
@@ -220,18 +243,33 @@ def _create_and_publish(
             raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
     elif published.status_code != HTTPStatus.OK:
         raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
-    return SeededProduct(slug=product["slug"], id=product_id, name=product["name"], created=created)
+    else:
+        owner_id = str(published.json()["partner_id"])
+    return SeededProduct(
+        slug=product["slug"],
+        id=product_id,
+        name=product["name"],
+        created=created,
+        owner_id=owner_id,
+    )
 
 
 def _wait_for_orders(
-    client: httpx.Client, orders_url: str, seeded: list[SeededProduct], *, timeout: float
+    client: httpx.Client,
+    orders_url: str,
+    seeded: list[SeededProduct],
+    authorization: dict[str, str],
+    *,
+    timeout: float,
 ) -> list[str]:
     """Slugs of the products orders still does not know after ``timeout`` seconds."""
     waiting = {product.id: product.slug for product in seeded}
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for product_id in list(waiting):
-            response = client.get(f"{orders_url}/catalog/products/{product_id}")
+            response = client.get(
+                f"{orders_url}/catalog/products/{product_id}", headers=authorization
+            )
             if response.status_code == HTTPStatus.OK:
                 del waiting[product_id]
         if waiting:

@@ -134,6 +134,12 @@ class Stack:
             return make_url(self.config.database_url).render_as_string(hide_password=True)
         return str(self.config.data_dir / "postgres")
 
+    @property
+    def identity_url(self) -> str:
+        """Where this stack's identity service listens (known before it is started)."""
+        port = self.config.base_port + list(SERVICES).index("identity")
+        return f"http://{self.config.host}:{port}"
+
     def service(self, name: str) -> ServiceEndpoint:
         return next(endpoint for endpoint in self.services if endpoint.name == name)
 
@@ -281,6 +287,9 @@ class Stack:
                 prefix + "HTTP_HOST": endpoint.host,
                 prefix + "HTTP_PORT": str(endpoint.port),
                 prefix + "PUBLIC_URL": endpoint.url,
+                # Tokens come from this stack's identity service, whatever port it got.
+                "VITRINA_AUTH_ISSUER": self.identity_url,
+                "VITRINA_AUTH_JWKS_URL": f"{self.identity_url}/.well-known/jwks.json",
                 "PYTHONUNBUFFERED": "1",
             }
         )
