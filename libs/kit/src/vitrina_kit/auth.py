@@ -103,8 +103,9 @@ class JwksKeySource:
     """The identity service's JWKS, fetched over HTTP and cached.
 
     A token signed with a ``kid`` the cache lacks asks for one refresh (identity publishes a new
-    key before signing with it); refreshes are rate-limited so tokens with made-up ``kid``\\s
-    cannot turn every request into a call to identity.
+    key before signing with it, so this is the exception: an emergency rotation without notice);
+    refreshes are rate-limited so tokens with made-up ``kid``\\s cannot turn every request into
+    a call to identity: a new key is known at most ``min_refresh_interval_seconds`` late.
     """
 
     def __init__(
@@ -112,7 +113,7 @@ class JwksKeySource:
         url: str,
         *,
         ttl_seconds: float = 300.0,
-        min_refresh_interval_seconds: float = 10.0,
+        min_refresh_interval_seconds: float = 2.0,
         timeout_seconds: float = 5.0,
     ) -> None:
         self._url = url
