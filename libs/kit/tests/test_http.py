@@ -141,7 +141,8 @@ async def test_malformed_json_is_a_problem(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/notes", content=b'{"note": ', headers={**headers(), "content-type": "application/json"}
     )
-    assert_problem(response, 422, "invalid_request")
+    body = assert_problem(response, 422, "invalid_request")
+    assert body["invalid-params"], "the problem says where the JSON broke"
 
 
 async def test_an_oversized_body_is_refused_before_the_route_runs(
