@@ -30,6 +30,11 @@ DEFAULT = 7 * DAY_MS
 MONEY = 30 * DAY_MS
 FOREVER = -1
 
+RETRY_STAGES: tuple[str, ...] = ("10s", "1m", "10m")
+"""The default delayed-retry stages, by delay: an event that keeps failing waits 10 seconds, then
+a minute, then ten minutes (in ``<topic>.retry.10s`` and so on) before it is dead-lettered.
+A stage's topic is named after its delay; consumers may be configured with other stages."""
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -48,6 +53,15 @@ class Topic:
     def dlq(self) -> str:
         """The dead-letter topic for events of this topic that cannot be processed."""
         return f"{self.name}.dlq"
+
+    def retry_topic(self, stage: str) -> str:
+        """The delayed-retry topic of ``stage`` (a delay such as ``1m``): ``<topic>.retry.1m``."""
+        return f"{self.name}.retry.{stage}"
+
+    @property
+    def retry_topics(self) -> tuple[str, ...]:
+        """The delayed-retry topics of the default :data:`RETRY_STAGES`, shortest wait first."""
+        return tuple(self.retry_topic(stage) for stage in RETRY_STAGES)
 
 
 TOPICS: tuple[Topic, ...] = (

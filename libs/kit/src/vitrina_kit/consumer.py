@@ -3,9 +3,27 @@
 For every record: parse the CloudEvent (unparseable -> dead letter at once), find the handler
 for its type (unknown types are skipped: consumers ignore what they do not know), then in one
 transaction record the event id in ``inbox_messages`` and run the handler. A redelivered event
-finds its id already there and changes nothing. Failures are retried in process with
-exponential backoff and jitter; what still fails goes to ``<topic>.dlq`` with the error in its
-headers, and the partition moves on. Offsets are committed only after all that.
+finds its id already there and changes nothing. Offsets are committed only after all that.
+
+Failures, in three tiers (DESIGN.md, "Retries and dead letters"):
+
+1. **In process**: a few quick attempts with exponential backoff and jitter, for blips.
+2. **Delayed retry topics**: what still fails is copied to the first retry stage,
+   ``<topic>.retry.10s``, and the partition moves on. The runner consumes its retry topics too;
+   a record there carries a not-before time, and while it is not due its retry partition is
+   *paused* (and rewound to it), never the main topic's partitions. When due it is tried again
+   (with the in-process attempts), and on failure moves to the next stage (``.retry.1m``,
+   ``.retry.10m``).
+3. **Dead letters**: after the last stage, or at once for a :class:`PermanentError` or input
+   that cannot be parsed, the record goes to ``<topic>.dlq`` with the error, the attempt count
+   and its original position in headers. An operator lists and replays them
+   (:mod:`vitrina_kit.dead_letters`).
+
+Retry topics are shared by every consumer group of a topic (like the topic itself); a retry
+record names the group it is meant for and every other group skips it. A retried event is
+applied after events that followed it on its partition: per-key order is given up for that one
+event, which is why projections apply events by aggregate version (DESIGN.md) and ignore stale
+ones. The inbox keeps effects exactly-once whatever path an event takes.
 """
 
 from __future__ import annotations
@@ -16,7 +34,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -35,6 +53,8 @@ from vitrina_contracts.envelope import (
     decode_event,
 )
 from vitrina_contracts.events.base import Event
+from vitrina_contracts.registry import RETRY_STAGES
+from vitrina_contracts.registry import topic as registered_topic
 from vitrina_kit import context
 from vitrina_kit.db import KitBase, transaction
 
@@ -43,6 +63,47 @@ logger = logging.getLogger(__name__)
 E = TypeVar("E", bound=Event)
 
 DLQ_HEADER_PREFIX = "vitrina-dlq-"
+RETRY_HEADER_PREFIX = "vitrina-retry-"
+"""Headers of a record in a retry topic: ``consumer-group`` (the only group that acts on it),
+``attempts`` (made so far, all stages), ``not-before`` (ISO 8601, UTC), the original ``topic``,
+``partition`` and ``offset``, and the last ``error`` and ``error-type``."""
+
+_STAGE_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def stage_delay(stage: str) -> float:
+    """The wait of a retry stage, in seconds, from its name: ``500ms``, ``10s``, ``1m``, ``2h``.
+
+    Raises:
+        ValueError: not a whole positive number followed by one of ms, s, m, h.
+    """
+    for unit in ("ms", "s", "m", "h"):  # "ms" before "s" and "m"
+        number = stage.removesuffix(unit)
+        if number != stage:
+            if number.isdigit() and int(number) > 0:
+                return int(number) * _STAGE_UNITS[unit]
+            break
+    raise ValueError(f"a retry stage is a delay such as 500ms, 10s, 1m or 2h, not {stage!r}")
+
+
+def parse_retry_stages(text: str) -> tuple[str, ...]:
+    """Retry stages from settings-friendly text: ``"10s,1m,10m"``; empty means none (a record
+    that fails its in-process attempts goes straight to the DLQ)."""
+    stages = tuple(part.strip() for part in text.split(",") if part.strip())
+    for stage in stages:
+        stage_delay(stage)
+    if len(set(stages)) != len(stages):
+        raise ValueError(f"a retry stage is given twice: {text!r}")
+    return stages
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a record was first published: what the inbox, the DLQ and the operator refer to."""
+
+    topic: str
+    partition: int
+    offset: int
 
 
 class InboxMessage(KitBase):
@@ -89,6 +150,12 @@ class ConsumerRunner:
 
     ``handlers`` is the service's event map (event class -> handler). Partitions of one batch are
     handled concurrently, records of one partition strictly in order.
+
+    ``max_attempts`` and ``retry_base_seconds`` shape the in-process retries; ``retry_stages``
+    are the delayed-retry stages, by delay (``parse_retry_stages("10s,1m,10m")`` reads them
+    from a setting; ``()`` sends what still fails straight to the DLQ). The runner subscribes
+    to the retry topic of every stage of every topic it handles, so those topics must exist:
+    ``kafka.ensure_topics(..., retry_stages=...)`` with the same stages creates them.
     """
 
     def __init__(
@@ -105,7 +172,10 @@ class ConsumerRunner:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
         max_records: int = 200,
+        retry_stages: Sequence[str] = RETRY_STAGES,
     ) -> None:
+        for stage in retry_stages:
+            stage_delay(stage)  # fail at start, not at the first failure
         self.group_id = group_id
         self._sessions = sessions
         self._handlers = dict(handlers)
@@ -114,8 +184,18 @@ class ConsumerRunner:
         self._retry_base = retry_base_seconds
         self._max_records = max_records
         self.topics: Sequence[str] = sorted({cls.topic for cls in self._handlers})
+        self.retry_stages: Sequence[str] = tuple(retry_stages)
+        # retry topic -> (its main topic, index of its stage)
+        self._stage_of: dict[str, tuple[str, int]] = {
+            registered_topic(name).retry_topic(stage): (name, index)
+            for name in self.topics
+            for index, stage in enumerate(self.retry_stages)
+        }
+        # Paused retry partitions and when their first waiting record falls due.
+        self._waiting: dict[TopicPartition, datetime] = {}
         self._consumer = AIOKafkaConsumer(
             *self.topics,
+            *self._stage_of,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             client_id=f"{group_id}-consumer",
@@ -134,6 +214,7 @@ class ConsumerRunner:
         logger.info("consumer started", extra={"group": self.group_id, "topics": self.topics})
         try:
             while not stop.is_set():
+                self._resume_due_partitions()
                 batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
                 if not batch:
                     continue
@@ -165,17 +246,56 @@ class ConsumerRunner:
         for record in records:
             if stop.is_set():
                 break  # graceful stop: commit what is done, the rest is redelivered
+            if tp.topic in self._stage_of:
+                headers = _header_map(record)
+                if headers.get(RETRY_HEADER_PREFIX + "consumer-group") != self.group_id:
+                    next_offset = record.offset + 1  # another group's retry: not ours to act on
+                    continue
+                due = _not_before(headers)
+                if due is not None and due > datetime.now(UTC):
+                    self._wait(tp, record.offset, due)
+                    break  # what follows in this partition was written later: not due either
             await self.process(record)
             next_offset = record.offset + 1
         return tp, next_offset
 
+    def _wait(self, tp: TopicPartition, offset: int, due: datetime) -> None:
+        """Stop fetching ``tp`` until ``due``, and fetch again from ``offset`` then.
+
+        Pausing affects this retry partition alone: the main topics, and the other retry
+        partitions, go on being fetched by the same ``getmany``. The records after ``offset``
+        already fetched are dropped by the seek and fetched again once resumed.
+        """
+        self._consumer.pause(tp)
+        self._consumer.seek(tp, offset)
+        self._waiting[tp] = due
+
+    def _resume_due_partitions(self) -> None:
+        now = datetime.now(UTC)
+        for tp, due in list(self._waiting.items()):
+            if due <= now:
+                del self._waiting[tp]
+                # Lost in a rebalance meanwhile? Its new owner starts from the committed
+                # offset, which is the waiting record, and waits for it the same way.
+                if tp in self._consumer.assignment():
+                    self._consumer.resume(tp)
+
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Apply one record exactly once, or dead-letter it. Raises only if the DLQ is down."""
+        """Apply one record exactly once, or pass it to the next retry stage or the DLQ.
+
+        Raises only if the retry topic or the DLQ cannot be written to.
+        """
+        origin, earlier_attempts = Position(record.topic, record.partition, record.offset), 0
+        if record.topic in self._stage_of:  # retry headers count only where we wrote them
+            headers = _header_map(record)
+            origin = _origin(record, headers)
+            earlier_attempts = _int_header(headers, RETRY_HEADER_PREFIX + "attempts")
         try:
             envelope = CloudEvent.from_json_bytes(record.value or b"")
             event = decode_event(envelope)
         except (InvalidEnvelope, InvalidEventData) as error:
-            await self._dead_letter(record, error, attempts=0)
+            # Parsing again later gives the same answer: no retry stage.
+            await self._dead_letter(record, origin, error, attempts=earlier_attempts)
             return
         if event is None or type(event) not in self._handlers:
             return  # a type this service does not handle
@@ -183,9 +303,9 @@ class ConsumerRunner:
         received = Received(
             event=event,
             envelope=envelope,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
+            topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
         )
         attempts, applied = 0, False
         retrying = AsyncRetrying(
@@ -213,12 +333,60 @@ class ConsumerRunner:
                     },
                 )
             except Exception as error:
-                logger.warning(
-                    "event failed, dead-lettering",
-                    extra={"event_id": str(envelope.id), "attempts": attempts},
-                    exc_info=True,
-                )
-                await self._dead_letter(record, error, attempts=attempts)
+                attempts += earlier_attempts
+                next_stage = self._next_stage(record.topic)
+                if next_stage is None or isinstance(error, PermanentError):
+                    logger.warning(
+                        "event failed, dead-lettering",
+                        extra={"event_id": str(envelope.id), "attempts": attempts},
+                        exc_info=True,
+                    )
+                    await self._dead_letter(record, origin, error, attempts=attempts)
+                else:
+                    logger.warning(
+                        "event failed, retrying later",
+                        extra={
+                            "event_id": str(envelope.id),
+                            "attempts": attempts,
+                            "stage": next_stage,
+                        },
+                        exc_info=True,
+                    )
+                    await self._retry_later(record, origin, error, attempts, next_stage)
+
+    def _next_stage(self, topic: str) -> str | None:
+        """The retry stage after the one ``topic`` belongs to (the first, for a main topic)."""
+        _, index = self._stage_of.get(topic, (topic, -1))
+        following = index + 1
+        return self.retry_stages[following] if following < len(self.retry_stages) else None
+
+    async def _retry_later(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        origin: Position,
+        error: BaseException,
+        attempts: int,
+        stage: str,
+    ) -> None:
+        not_before = datetime.now(UTC) + timedelta(seconds=stage_delay(stage))
+        headers = [
+            *_carried_headers(record),
+            (RETRY_HEADER_PREFIX + "consumer-group", self.group_id.encode()),
+            (RETRY_HEADER_PREFIX + "attempts", str(attempts).encode()),
+            (RETRY_HEADER_PREFIX + "not-before", not_before.isoformat().encode()),
+            *_position_headers(RETRY_HEADER_PREFIX, origin),
+            *_error_headers(RETRY_HEADER_PREFIX, error),
+        ]
+        # Awaited: the offset may be committed only once the copy is safely stored. The key is
+        # kept, so the record lands on the same partition number as its original.
+        await (
+            await self._producer.send(
+                registered_topic(origin.topic).retry_topic(stage),
+                value=record.value,
+                key=record.key,
+                headers=headers,
+            )
+        )
 
     async def _apply_once(self, handler: Handler, received: Received[Any]) -> bool:
         """Record the event id and run the handler, in one transaction; False if seen before."""
@@ -245,27 +413,85 @@ class ConsumerRunner:
             return True
 
     async def _dead_letter(
-        self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        origin: Position,
+        error: BaseException,
+        *,
+        attempts: int,
     ) -> None:
-        detail = "".join(traceback.format_exception_only(error)).strip()
         headers = [
-            *[(name, value) for name, value in (record.headers or ())],
-            (DLQ_HEADER_PREFIX + "error", detail[:4000].encode()),
-            (DLQ_HEADER_PREFIX + "error-type", type(error).__qualname__.encode()),
+            *_carried_headers(record),
+            *_error_headers(DLQ_HEADER_PREFIX, error),
             (DLQ_HEADER_PREFIX + "attempts", str(attempts).encode()),
-            (DLQ_HEADER_PREFIX + "topic", record.topic.encode()),
-            (DLQ_HEADER_PREFIX + "partition", str(record.partition).encode()),
-            (DLQ_HEADER_PREFIX + "offset", str(record.offset).encode()),
+            *_position_headers(DLQ_HEADER_PREFIX, origin),
             (DLQ_HEADER_PREFIX + "consumer-group", self.group_id.encode()),
             (DLQ_HEADER_PREFIX + "failed-at", datetime.now(UTC).isoformat().encode()),
         ]
         # Awaited: the offset may be committed only once the dead letter is safely stored.
         await (
             await self._producer.send(
-                record.topic + ".dlq", value=record.value, key=record.key, headers=headers
+                origin.topic + ".dlq", value=record.value, key=record.key, headers=headers
             )
         )
         logger.error(
             "dead letter written",
-            extra={"topic": record.topic, "offset": record.offset, "error": detail[:500]},
+            extra={"topic": origin.topic, "offset": origin.offset, "error": str(error)[:500]},
         )
+
+
+def _header_map(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
+    """The record's headers as text; of repeated names the last wins."""
+    return {name: value.decode(errors="replace") for name, value in (record.headers or ())}
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int:
+    try:
+        return int(headers.get(name, "0"))
+    except ValueError:
+        return 0
+
+
+def _not_before(headers: Mapping[str, str]) -> datetime | None:
+    raw = headers.get(RETRY_HEADER_PREFIX + "not-before")
+    try:
+        return datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None  # unreadable: due now rather than never
+
+
+def _origin(record: ConsumerRecord[bytes, bytes], headers: Mapping[str, str]) -> Position:
+    """The original position of a retry record (from its headers), else the record's own."""
+    try:
+        return Position(
+            topic=headers[RETRY_HEADER_PREFIX + "topic"],
+            partition=int(headers[RETRY_HEADER_PREFIX + "partition"]),
+            offset=int(headers[RETRY_HEADER_PREFIX + "offset"]),
+        )
+    except (KeyError, ValueError):
+        return Position(topic=record.topic, partition=record.partition, offset=record.offset)
+
+
+def _carried_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes]]:
+    """The record's own headers, without the bookkeeping of an earlier retry or dead letter."""
+    return [
+        (name, value)
+        for name, value in (record.headers or ())
+        if not name.startswith((RETRY_HEADER_PREFIX, DLQ_HEADER_PREFIX))
+    ]
+
+
+def _position_headers(prefix: str, position: Position) -> list[tuple[str, bytes]]:
+    return [
+        (prefix + "topic", position.topic.encode()),
+        (prefix + "partition", str(position.partition).encode()),
+        (prefix + "offset", str(position.offset).encode()),
+    ]
+
+
+def _error_headers(prefix: str, error: BaseException) -> list[tuple[str, bytes]]:
+    detail = "".join(traceback.format_exception_only(error)).strip()
+    return [
+        (prefix + "error", detail[:4000].encode()),
+        (prefix + "error-type", type(error).__qualname__.encode()),
+    ]

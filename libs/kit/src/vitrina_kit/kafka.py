@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from vitrina_contracts.registry import TOPICS, Topic
+from vitrina_contracts.registry import RETRY_STAGES, TOPICS, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -32,24 +32,39 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
     )
 
 
-def topic_names(topics: Iterable[Topic] = TOPICS) -> dict[str, Topic]:
-    """Every topic name to create for ``topics``: the topic itself and its dead-letter topic."""
+def topic_names(
+    topics: Iterable[Topic] = TOPICS, *, retry_stages: Sequence[str] = RETRY_STAGES
+) -> dict[str, Topic]:
+    """Every topic name to create for ``topics``: the topic itself, its delayed-retry topics
+    (one per stage, as the consumers are configured) and its dead-letter topic.
+
+    Retry and dead-letter topics get the main topic's partition count and retention: a record
+    keeps its key there, and it must outlive the longest wait before someone looks at it.
+    """
     names: dict[str, Topic] = {}
     for topic in topics:
         names[topic.name] = topic
+        for stage in retry_stages:
+            names[topic.retry_topic(stage)] = topic
         names[topic.dlq] = topic
     return names
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[Topic] = TOPICS, *, replication_factor: int = 1
+    bootstrap_servers: str,
+    topics: Iterable[Topic] = TOPICS,
+    *,
+    replication_factor: int = 1,
+    retry_stages: Sequence[str] = RETRY_STAGES,
 ) -> list[str]:
-    """Create the registry's topics (and their DLQs) that do not exist yet; return those created.
+    """Create the registry's topics (with their retry and dead-letter topics) that do not exist
+    yet; return those created.
 
     Idempotent, so every service may call it at start-up: auto-creation would otherwise make
     topics with the broker's default partition count the first time anyone touches them.
+    ``retry_stages`` must match the consumers' (see :class:`vitrina_kit.consumer.ConsumerRunner`).
     """
-    wanted = topic_names(topics)
+    wanted = topic_names(topics, retry_stages=retry_stages)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="vitrina-admin")
     await admin.start()
     try:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 # The kit's tables register on KitBase.metadata when their modules load; load them all here so
 # migrations and schema checks see every one, whatever the service itself imports.
-from vitrina_kit import audit, consumer, idempotency, outbox  # noqa: F401
+from vitrina_kit import audit, consumer, dead_letters, idempotency, outbox  # noqa: F401
 from vitrina_kit.db import KitBase
 
 KIT_METADATA: MetaData = KitBase.metadata
@@ -188,3 +188,24 @@ def create_audit_log() -> None:
 def drop_audit_log() -> None:
     """Undo :func:`create_audit_log`."""
     op.drop_table("audit_log")
+
+
+def create_dead_letter_replays() -> None:
+    """The record of replayed dead letters (version 3 of the kit's schema; see
+    :mod:`vitrina_kit.dead_letters`)."""
+    op.create_table(
+        "dead_letter_replays",
+        sa.Column("dlq_topic", sa.String(249), primary_key=True),
+        sa.Column("dlq_partition", sa.Integer(), primary_key=True),
+        sa.Column("dlq_offset", sa.BigInteger(), primary_key=True),
+        sa.Column("event_id", sa.String(36), nullable=True),
+        sa.Column("replayed_by", sa.String(200), nullable=False),
+        sa.Column(
+            "replayed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    )
+
+
+def drop_dead_letter_replays() -> None:
+    """Undo :func:`create_dead_letter_replays`."""
+    op.drop_table("dead_letter_replays")

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from vitrina_contracts.events.base import Event
 from vitrina_kit import db, housekeeping, kafka
 from vitrina_kit.auth import JwksKeySource, KeySource, TokenVerifier
-from vitrina_kit.consumer import ConsumerRunner, Handler
+from vitrina_kit.consumer import ConsumerRunner, Handler, parse_retry_stages
 from vitrina_kit.health import health_router
 from vitrina_kit.logging import configure_logging
 from vitrina_kit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
@@ -150,7 +150,9 @@ async def run_workers(
     )
     try:
         await kafka.ensure_topics(
-            settings.kafka_bootstrap_servers, replication_factor=settings.kafka_replication_factor
+            settings.kafka_bootstrap_servers,
+            replication_factor=settings.kafka_replication_factor,
+            retry_stages=parse_retry_stages(settings.consumer_retry_stages),
         )
         producer = kafka.create_producer(
             settings.kafka_bootstrap_servers, client_id=f"{settings.service_name}-producer"
@@ -221,6 +223,7 @@ def _worker_tasks(
             producer=producer,
             max_attempts=settings.consumer_max_attempts,
             retry_base_seconds=settings.consumer_retry_base_seconds,
+            retry_stages=parse_retry_stages(settings.consumer_retry_stages),
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
@@ -270,6 +273,7 @@ def main(service: Service, argv: Sequence[str] | None = None) -> None:
             kafka.ensure_topics(
                 settings.kafka_bootstrap_servers,
                 replication_factor=settings.kafka_replication_factor,
+                retry_stages=parse_retry_stages(settings.consumer_retry_stages),
             )
         )
     elif args.command in ("api", "run"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +69,11 @@ class ServiceSettings(BaseSettings):
         default=4, ge=1, le=20, description="In-process attempts before a dead letter."
     )
     consumer_retry_base_seconds: float = Field(default=0.2, ge=0.0, le=60.0)
+    consumer_retry_stages: str = Field(
+        default="10s,1m,10m",
+        description="Delayed-retry stages after the in-process attempts, e.g. 500ms,10s,1m "
+        "(empty: straight to the DLQ). Every service of a cluster must use the same stages.",
+    )
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval_seconds: float = Field(default=0.05, ge=0.005, le=10.0)
     outbox_max_attempts: int = Field(
@@ -84,3 +89,11 @@ class ServiceSettings(BaseSettings):
     )
     idempotency_key_retention_hours: float = Field(default=24, gt=0)
     housekeeping_interval_seconds: float = Field(default=600, ge=1)
+
+    @field_validator("consumer_retry_stages")
+    @classmethod
+    def _retry_stages_parse(cls, value: str) -> str:
+        from vitrina_kit.consumer import parse_retry_stages  # the one parser of this format
+
+        parse_retry_stages(value)
+        return value
