@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
-    # The request owns the transaction: it commits after the route returns, before the
-    # response is sent, and rolls back if the route raises.
+    # The request owns the transaction: it commits when the route returns and rolls back if
+    # the route raises.
     async with request.app.state.sessions() as session, session.begin():
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(_session)]
+# scope="function": the transaction ends as the route returns, before the response is sent.
+# (FastAPI's default would commit after sending: a client could see 201 for a row that is not
+# there yet, or that a failing commit never writes.)
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 """The request's database session, inside the request's one transaction."""
 
 

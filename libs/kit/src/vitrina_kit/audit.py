@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 from sqlalchemy import BigInteger, DateTime, String, func
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrina_kit import context
@@ -42,8 +43,8 @@ class AuditEntry(KitBase):
     correlation_id: Mapped[str | None] = mapped_column(String(128))
 
 
-def pending_entry(request: Request, caller: Caller) -> AuditEntry | None:
-    """The audit row of this request if it may change state; added once the route succeeds."""
+def record(request: Request, session: AsyncSession, caller: Caller) -> AuditEntry | None:
+    """Add this request's audit row to its transaction, if the request may change state."""
     if request.method in _SAFE_METHODS:
         return None
     route = request.scope.get("route")
@@ -57,7 +58,9 @@ def pending_entry(request: Request, caller: Caller) -> AuditEntry | None:
         source_address=request.client.host if request.client else None,
         correlation_id=context.correlation_id.get(),
     )
+    session.add(entry)
     request.state.audit_entry = entry
+    request.state.audit_session = session
     return entry
 
 
@@ -70,9 +73,8 @@ def note_created(request: Request, resource_id: str) -> None:
 
 def skip(request: Request) -> None:
     """This request changed nothing after all (e.g. an Idempotency-Key replay): no row."""
-    request.state.audit_entry = None
-
-
-def current_entry(request: Request) -> AuditEntry | None:
     entry: AuditEntry | None = getattr(request.state, "audit_entry", None)
-    return entry
+    session: AsyncSession | None = getattr(request.state, "audit_session", None)
+    if entry is not None and session is not None and entry in session:
+        session.expunge(entry)  # still pending: nothing has been written for it
+    request.state.audit_entry = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from http import HTTPStatus
@@ -207,7 +206,7 @@ async def authenticated(
     security_scopes: SecurityScopes,
     session: SessionDep,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
-) -> AsyncIterator[Caller]:
+) -> Caller:
     """The verified caller; records the request in the audit log if it changes anything."""
     if credentials is None:
         raise InvalidToken("Send an access token: Authorization: Bearer <token>.")
@@ -218,12 +217,10 @@ async def authenticated(
         raise InsufficientScope(missing)
     # Idempotency keys and other per-caller state are scoped by this value.
     request.state.principal_scope = str(caller.organization_id)
-    audit.pending_entry(request, caller)
-    yield caller
-    # Reached only when the route succeeded; its transaction commits right after this.
-    entry = audit.current_entry(request)
-    if entry is not None:
-        session.add(entry)
+    # In the request's transaction: it commits with the route's changes, or rolls back with
+    # them when the route fails, so only changes that happened are in the log.
+    audit.record(request, session, caller)
+    return caller
 
 
 def requires(*scopes: str) -> Any:
