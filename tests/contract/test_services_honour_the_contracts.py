@@ -106,6 +106,7 @@ async def test_catalog_publishes_events_that_match_the_contract(
 ) -> None:
     url = migrated_database(make_database, catalog.main.SERVICE)
     partner = token_issuer.headers(uuid.uuid4(), OrganizationKind.PARTNER)
+    operator = token_issuer.headers(uuid.uuid4(), OrganizationKind.OPERATOR)
     body = {
         "slug": "antivirus",
         "name": "Антивирус для бизнеса",
@@ -126,15 +127,25 @@ async def test_catalog_publishes_events_that_match_the_contract(
         created = await client.post(
             "/products", json=body, headers={**partner, "Idempotency-Key": "contract"}
         )
-        await client.post(f"/products/{created.json()['id']}/publish", headers=partner)
+        product = f"/products/{created.json()['id']}"
+        assert (await client.post(f"{product}/submit", headers=partner)).is_success
+        assert (await client.post(f"{product}/approve", headers=operator)).is_success
+        opened = await client.patch(product, json={"name": "Антивирус Плюс"}, headers=partner)
+        assert opened.is_success
+        assert (await client.post(f"{product}/submit", headers=partner)).is_success
+        assert (await client.post(f"{product}/approve", headers=operator)).is_success
+        assert (await client.post(f"{product}/retire", headers=partner)).is_success
 
     engine = db.create_engine(url, pool_size=1)
     async with engine.connect() as connection:
-        rows = (
-            await connection.execute(text("SELECT event_type, payload FROM outbox_messages"))
-        ).all()
+        query = text("SELECT event_type, payload FROM outbox_messages ORDER BY id")
+        rows = (await connection.execute(query)).all()
     await engine.dispose()
-    assert [row.event_type for row in rows] == ["ru.vitrina.catalog.product.published"]
+    assert [row.event_type for row in rows] == [
+        "ru.vitrina.catalog.product.published",
+        "ru.vitrina.catalog.product.revised",
+        "ru.vitrina.catalog.product.retired",
+    ]
     for row in rows:
         errors = list(schema_validator(row.event_type).iter_errors(json.loads(row.payload)))
         assert errors == [], [e.message for e in errors]

@@ -107,7 +107,9 @@ async def test_a_published_product_reaches_the_orders_projection(stack: DockerCo
         assert created.status_code == 201, created.text
         product_id = created.json()["id"]
 
-        published = await client.post(f"{CATALOG}/products/{product_id}/publish", headers=operator)
+        submitted = await client.post(f"{CATALOG}/products/{product_id}/submit", headers=operator)
+        assert submitted.status_code == 200, submitted.text
+        published = await client.post(f"{CATALOG}/products/{product_id}/approve", headers=operator)
         assert published.status_code == 200, published.text
         version = published.json()["version"]
 

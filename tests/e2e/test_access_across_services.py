@@ -91,7 +91,8 @@ async def test_tokens_scopes_and_tenancy_hold_across_services(
             idp, operator, scopes=["orders:read", "catalog:read"], kind="business", **BUSINESS
         )
 
-        # The partner publishes; the product becomes visible to buyers in orders.
+        # The partner submits, the operator approves; the product becomes visible to buyers in
+        # orders.
         created = await http.post(
             f"{catalog_api.base_url}/products", json=product_body(),
             headers={**partner.headers, "Idempotency-Key": str(uuid.uuid4())},
@@ -99,8 +100,12 @@ async def test_tokens_scopes_and_tenancy_hold_across_services(
         assert created.status_code == 201, created.text
         product = created.json()
         assert product["partner_id"] == partner.id
+        submitted = await http.post(
+            f"{catalog_api.base_url}/products/{product['id']}/submit", headers=partner.headers
+        )
+        assert submitted.status_code == 200, submitted.text
         published = await http.post(
-            f"{catalog_api.base_url}/products/{product['id']}/publish", headers=partner.headers
+            f"{catalog_api.base_url}/products/{product['id']}/approve", headers=operator
         )
         assert published.status_code == 200, published.text
 
@@ -113,7 +118,7 @@ async def test_tokens_scopes_and_tenancy_hold_across_services(
         await wait_until(in_orders, timeout=30, message="the product in orders")
 
         # Another partner cannot see or touch it; a business cannot offer products.
-        for method, path in (("GET", ""), ("POST", "/publish")):
+        for method, path in (("GET", ""), ("POST", "/retire"), ("GET", "/revisions")):
             response = await http.request(
                 method, f"{catalog_api.base_url}/products/{product['id']}{path}",
                 headers=rival.headers,
@@ -134,12 +139,13 @@ async def test_tokens_scopes_and_tenancy_hold_across_services(
         # Who changed what, for the operator.
         audit = await http.get(f"{catalog_api.base_url}/ops/audit", headers=operator)
         assert audit.status_code == 200, audit.text
-        assert [
-            (e["action"], e["client_id"], e["organization_id"]) for e in audit.json()["items"]
-        ] == [
-            ("POST /products/{product_id}/publish", partner.client_id, partner.id),
-            ("POST /products", partner.client_id, partner.id),
+        entries = audit.json()["items"]
+        assert [(e["action"], e["client_id"]) for e in entries] == [
+            ("POST /products/{product_id}/approve", OPERATOR_ID),
+            ("POST /products/{product_id}/submit", partner.client_id),
+            ("POST /products", partner.client_id),
         ]
+        assert [e["organization_id"] for e in entries[1:]] == [partner.id, partner.id]
 
         # A rotation without notice (publish-ahead 0 here): new tokens carry the new kid and are
         # accepted as soon as the verifier may refresh its key set (a couple of seconds at

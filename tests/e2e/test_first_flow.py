@@ -67,10 +67,14 @@ async def test_a_published_product_appears_in_orders(
         )
         assert created.status_code == 201, created.text
         product = created.json()
+        submitted = await http.post(
+            f"{catalog_api.base_url}/products/{product['id']}/submit", headers=partner
+        )
+        assert submitted.status_code == 200, submitted.text
         correlation = f"flow-{uuid.uuid4()}"
         published = await http.post(
-            f"{catalog_api.base_url}/products/{product['id']}/publish",
-            headers={**partner, "X-Correlation-Id": correlation},
+            f"{catalog_api.base_url}/products/{product['id']}/approve",
+            headers={**operator, "X-Correlation-Id": correlation},
         )
         assert published.status_code == 200, published.text
         assert published.headers["x-correlation-id"] == correlation
@@ -95,7 +99,7 @@ async def test_a_published_product_appears_in_orders(
         assert backlog["pending"] == 0
         assert backlog["parked"] == 0
 
-    # One correlation id from the partner's request, through the outbox and the broker, to the
+    # One correlation id from the operator's approval, through the outbox and the broker, to the
     # handler in orders: both services' JSON logs can be joined on it.
     publish_request = _log_entries(catalog_api, event="request handled", correlation_id=correlation)
     assert [(e["http_method"], e["http_status"]) for e in publish_request] == [("POST", 200)]

@@ -234,10 +234,13 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
         )
         assert created.status_code == 201, created.text
         product_id = created.json()["id"]
-        published = client.post(
-            f"{dev.url('catalog')}/products/{product_id}/publish", headers=organization
-        )
-        assert published.status_code == 200, published.text
+        # The operator sells its own products and moderates them: it submits and approves.
+        for step in ("submit", "approve"):
+            published = client.post(
+                f"{dev.url('catalog')}/products/{product_id}/{step}", headers=organization
+            )
+            assert published.status_code == 200, published.text
+        assert published.json()["status"] == "published"
         in_orders = _eventually(
             lambda: client.get(
                 f"{dev.url('orders')}/catalog/products/{product_id}", headers=organization

@@ -69,6 +69,7 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
     orders_worker = start_service("orders", "run", port=free_port(), database_url=orders_db)
     partner_id = uuid.uuid4()
     partner = token_issuer.headers(partner_id, OrganizationKind.PARTNER)
+    operator = token_issuer.headers(uuid.uuid4(), OrganizationKind.OPERATOR)
 
     async with httpx.AsyncClient(base_url=catalog_api.base_url, timeout=10) as http:
         body = {
@@ -84,7 +85,8 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
                 "/products", json=body, headers={**partner, "Idempotency-Key": str(uuid.uuid4())}
             )
         ).json()
-        assert (await http.post(f"/products/{product['id']}/publish", headers=partner)).is_success
+        assert (await http.post(f"/products/{product['id']}/submit", headers=partner)).is_success
+        assert (await http.post(f"/products/{product['id']}/approve", headers=operator)).is_success
 
     # The first relay sends and dies before marking.
     await kafka.ensure_topics(kafka_bootstrap)

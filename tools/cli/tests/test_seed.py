@@ -1,5 +1,6 @@
 """The demo seed against a fake catalog and orders that behave like the real APIs do:
-Idempotency-Key replays, 409 on a second publish, and orders learning products only later."""
+Idempotency-Key replays, 409 on a transition from the wrong state, and orders learning products
+only later."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class FakeMarketplace:
     """How many orders lookups of a product answer 404 before it arrives there."""
     orders_polls: dict[str, int] = field(default_factory=dict)
     creations: int = 0
+    refuse_approvals: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -43,10 +45,16 @@ class FakeMarketplace:
         if request.method == "POST" and path == "/products":
             return self._create(request)
         product_id = path.split("/")[2]
-        if request.method == "POST" and path.endswith("/publish"):
+        if request.method == "POST" and path.endswith("/submit"):
             product = self.products[product_id]
             if product["status"] != "draft":
-                return httpx.Response(409, json={"code": "product_cannot_be_published"})
+                return httpx.Response(409, json={"code": "product_cannot_be_submitted"})
+            product["status"] = "submitted"
+            return httpx.Response(200, json=product)
+        if request.method == "POST" and path.endswith("/approve"):
+            product = self.products[product_id]
+            if product["status"] != "submitted" or self.refuse_approvals:
+                return httpx.Response(409, json={"code": "product_cannot_be_approved"})
             product["status"] = "published"
             self.in_orders.add(product_id)
             return httpx.Response(200, json=product)
@@ -122,6 +130,21 @@ def test_seeding_twice_creates_nothing_new(market: FakeMarketplace) -> None:
     assert market.creations == len(seed.DEMO_PRODUCTS)
     assert [p.id for p in second.products] == [p.id for p in first.products]
     assert not any(p.created for p in second.products)
+
+
+def test_a_seed_stopped_between_submitting_and_approving_finishes_the_next_time(
+    market: FakeMarketplace,
+) -> None:
+    market.refuse_approvals = True
+    with pytest.raises(seed.SeedError, match="approve"):
+        _seed(market)
+    assert {p["status"] for p in market.products.values()} == {"submitted"}
+
+    market.refuse_approvals = False
+    result = _seed(market, projection_timeout=1.0)
+
+    assert {p["status"] for p in market.products.values()} == {"published"}
+    assert result.not_in_orders == []
 
 
 def test_a_product_already_there_under_a_changed_body_is_kept(market: FakeMarketplace) -> None:

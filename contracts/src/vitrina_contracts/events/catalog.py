@@ -32,6 +32,29 @@ class PlanSnapshot(ContractModel):
     max_quantity: int | None = Field(default=None, ge=1, description="None: no upper limit.")
     trial_days: int = Field(default=0, ge=0)
     public: bool = Field(default=True, description="False: sold only by the operator's offer.")
+    next_unit_price: Money | None = Field(
+        default=None, description="A scheduled price change: the new price of one unit."
+    )
+    next_price_effective_on: date | None = Field(
+        default=None, description="A scheduled price change: the first day billed at it."
+    )
+
+
+class MediaLink(ContractModel):
+    """A picture, video or document about the product, hosted elsewhere."""
+
+    kind: Literal["image", "video", "document"]
+    url: str
+    title: str = ""
+
+
+class SupportContacts(ContractModel):
+    """How the supplier's support is reached."""
+
+    email: str | None = None
+    phone: str | None = None
+    url: str | None = None
+    hours: str | None = Field(default=None, description="When support answers, e.g. '24/7'.")
 
 
 class ProductSnapshot(ContractModel):
@@ -46,6 +69,14 @@ class ProductSnapshot(ContractModel):
     status: Literal["published", "retired"]
     version: int = Field(ge=1, description="Product version; grows with every revision.")
     plans: tuple[PlanSnapshot, ...]
+    revision: int | None = Field(
+        default=None, ge=1, description="The approved revision (moderation round) this shows."
+    )
+    description: str | None = Field(default=None, description="Full description (plain text).")
+    tags: tuple[str, ...] = ()
+    documentation_url: str | None = None
+    media: tuple[MediaLink, ...] = ()
+    support: SupportContacts | None = None
 
 
 def _product(

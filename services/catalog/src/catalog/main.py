@@ -4,8 +4,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from catalog.categories.router import router as categories_router
 from catalog.database import Base
 from catalog.messaging.handlers import HANDLERS
+from catalog.products.router import moderation_router
 from catalog.products.router import router as products_router
 from catalog.settings import CatalogSettings
 from vitrina_kit.service import Service, build_app
@@ -15,7 +17,7 @@ SERVICE = Service(
     title="Vitrina catalog",
     description="Partners publish products and plans; businesses browse the storefront.",
     settings=CatalogSettings,
-    routers=[products_router],
+    routers=[products_router, moderation_router, categories_router],
     handlers=HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     metadata=Base.metadata,

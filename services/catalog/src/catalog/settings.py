@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from vitrina_kit.settings import ServiceSettings
@@ -9,3 +10,6 @@ class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/vitrina_catalog"
     http_port: int = 8002
+    price_notice_days: int = Field(
+        default=30, ge=0, le=365, description="How far ahead a price change must be announced."
+    )

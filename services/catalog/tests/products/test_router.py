@@ -50,18 +50,22 @@ async def test_a_partner_creates_a_draft_with_its_plans(
     assert fetched.json() == product
 
 
-async def test_publishing_writes_the_event_in_the_same_transaction(
+async def test_approval_writes_the_event_in_the_same_transaction(
     client: httpx.AsyncClient,
     partner: dict[str, str],
+    operator: dict[str, str],
     new_product: Callable[..., dict],
     database_url: str,
 ) -> None:
     created = (
         await client.post("/products", json=new_product(), headers={**partner, **key()})
     ).json()
+    submitted = await client.post(f"/products/{created['id']}/submit", headers=partner)
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["status"] == "submitted"
     assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
 
-    response = await client.post(f"/products/{created['id']}/publish", headers=partner)
+    response = await client.post(f"/products/{created['id']}/approve", headers=operator)
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "published"
@@ -78,25 +82,27 @@ async def test_publishing_writes_the_event_in_the_same_transaction(
     assert str(event.product.plans[1].unit_price) == "3.50"
 
 
-async def test_publishing_twice_is_a_conflict_and_publishes_once(
+async def test_approving_twice_is_a_conflict_and_publishes_once(
     client: httpx.AsyncClient,
     partner: dict[str, str],
+    operator: dict[str, str],
     new_product: Callable[..., dict],
     database_url: str,
 ) -> None:
     created = (
         await client.post("/products", json=new_product(), headers={**partner, **key()})
     ).json()
-    await client.post(f"/products/{created['id']}/publish", headers=partner)
+    await client.post(f"/products/{created['id']}/submit", headers=partner)
+    await client.post(f"/products/{created['id']}/approve", headers=operator)
 
-    again = await client.post(f"/products/{created['id']}/publish", headers=partner)
+    again = await client.post(f"/products/{created['id']}/approve", headers=operator)
 
     assert again.status_code == 409
-    assert again.json()["code"] == "product_cannot_be_published"
+    assert again.json()["code"] == "product_cannot_be_approved"
     assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 1
 
 
-async def test_a_product_without_public_plans_cannot_be_published(
+async def test_a_product_without_public_plans_cannot_be_submitted(
     client: httpx.AsyncClient,
     partner: dict[str, str],
     new_product: Callable[..., dict],
@@ -114,7 +120,7 @@ async def test_a_product_without_public_plans_cannot_be_published(
         ]
     )
     created = (await client.post("/products", json=body, headers={**partner, **key()})).json()
-    response = await client.post(f"/products/{created['id']}/publish", headers=partner)
+    response = await client.post(f"/products/{created['id']}/submit", headers=partner)
     assert response.status_code == 422
     assert response.json()["code"] == "product_has_no_public_plan"
     assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
@@ -132,16 +138,22 @@ async def test_another_partners_product_does_not_exist_for_you(
     ).json()
 
     read = await client.get(f"/products/{created['id']}", headers=other_partner)
-    publish = await client.post(f"/products/{created['id']}/publish", headers=other_partner)
+    submit = await client.post(f"/products/{created['id']}/submit", headers=other_partner)
+    edit = await client.patch(
+        f"/products/{created['id']}", json={"name": "Чужой"}, headers=other_partner
+    )
+    history = await client.get(f"/products/{created['id']}/revisions", headers=other_partner)
     unknown = await client.get(f"/products/{uuid.uuid4()}", headers=other_partner)
 
-    assert read.status_code == publish.status_code == 404
+    assert read.status_code == submit.status_code == edit.status_code == 404
+    assert history.status_code == 404
     # Exactly what an id that exists nowhere gets: nothing tells the two apart.
     assert read.json() | {"instance": None, "detail": None} == unknown.json() | {
         "instance": None,
         "detail": None,
     }
     assert await scalar(database_url, "SELECT status FROM products") == "draft"
+    assert await scalar(database_url, "SELECT name FROM products") == "Облачный сервер"
     assert await scalar(database_url, "SELECT count(*) FROM outbox_messages") == 0
 
 
@@ -155,7 +167,9 @@ async def test_the_operator_acts_on_every_partners_products(
         await client.post("/products", json=new_product(), headers={**partner, **key()})
     ).json()
     assert (await client.get(f"/products/{created['id']}", headers=operator)).status_code == 200
-    published = await client.post(f"/products/{created['id']}/publish", headers=operator)
+    submitted = await client.post(f"/products/{created['id']}/submit", headers=operator)
+    assert submitted.status_code == 200
+    published = await client.post(f"/products/{created['id']}/approve", headers=operator)
     assert published.status_code == 200
     assert published.json()["partner_id"] == created["partner_id"]
 
@@ -184,7 +198,12 @@ async def test_every_route_wants_a_token_with_its_scope(
     for method, path in (
         ("POST", "/products"),
         ("GET", f"/products/{some_id}"),
-        ("POST", f"/products/{some_id}/publish"),
+        ("POST", f"/products/{some_id}/submit"),
+        ("POST", f"/products/{some_id}/approve"),
+        ("POST", f"/products/{some_id}/reject"),
+        ("POST", f"/products/{some_id}/retire"),
+        ("PATCH", f"/products/{some_id}"),
+        ("GET", f"/products/{some_id}/revisions"),
     ):
         anonymous = await client.request(method, path, json=new_product(), headers=key())
         assert anonymous.status_code == 401, path
@@ -208,14 +227,14 @@ async def test_changes_are_in_the_audit_log_and_reads_are_not(
     created = (await client.post("/products", json=new_product(), headers=headers)).json()
     await client.post("/products", json=new_product(), headers=headers)  # replay: no change
     await client.get(f"/products/{created['id']}", headers=partner)
-    await client.post(f"/products/{created['id']}/publish", headers=partner)
-    await client.post(f"/products/{created['id']}/publish", headers=partner)  # 409: no change
+    await client.post(f"/products/{created['id']}/submit", headers=partner)
+    await client.post(f"/products/{created['id']}/submit", headers=partner)  # 409: no change
 
     log = await client.get("/ops/audit", headers=operator)
     assert log.status_code == 200
     entries = log.json()["items"]
     assert [(e["action"], e["target"]) for e in entries] == [
-        ("POST /products/{product_id}/publish", {"product_id": created["id"]}),
+        ("POST /products/{product_id}/submit", {"product_id": created["id"]}),
         ("POST /products", {"created": f"/products/{created['id']}"}),
     ]
     assert {e["organization_id"] for e in entries} == {str(partner_id)}

@@ -1,6 +1,7 @@
 """The demo catalog: a few products of the operator's own (a telecom operator sells its cloud,
 backup and 1C services beside its partners'), created through the catalog's own API with the
-operator's access token, and published.
+operator's access token, submitted for review and approved (the operator moderates the
+marketplace, its own products included).
 
 Seeding is repeatable: each product is created with a fixed Idempotency-Key, so on a kept
 database the catalog replays its first answer instead of creating a second product. The ids
@@ -235,16 +236,8 @@ def _create_and_publish(
     else:
         raise SeedError(f"creating {product['slug']!r}: {_describe(response)}")
 
-    published = client.post(f"{catalog_url}/products/{product_id}/publish", headers=organization)
-    if published.status_code == HTTPStatus.CONFLICT:
-        # Published on an earlier run: confirm rather than assume.
-        current = client.get(f"{catalog_url}/products/{product_id}", headers=organization)
-        if current.status_code != HTTPStatus.OK or current.json().get("status") != "published":
-            raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
-    elif published.status_code != HTTPStatus.OK:
-        raise SeedError(f"publishing {product['slug']!r}: {_describe(published)}")
-    else:
-        owner_id = str(published.json()["partner_id"])
+    url = f"{catalog_url}/products/{product_id}"
+    owner_id = _publish(client, url, organization) or owner_id
     return SeededProduct(
         slug=product["slug"],
         id=product_id,
@@ -252,6 +245,25 @@ def _create_and_publish(
         created=created,
         owner_id=owner_id,
     )
+
+
+def _publish(client: httpx.Client, url: str, organization: dict[str, str]) -> str:
+    """Submit and approve the product; the owner's id, or "" if an earlier run published it.
+
+    A step that answers 409 is checked against the product's status rather than assumed done:
+    an earlier run may have stopped between submitting and approving.
+    """
+    for step, done_after in (("submit", {"submitted", "published"}), ("approve", {"published"})):
+        response = client.post(f"{url}/{step}", headers=organization)
+        if response.status_code == HTTPStatus.OK:
+            continue
+        current = client.get(url, headers=organization)
+        status = current.json().get("status") if current.status_code == HTTPStatus.OK else None
+        if response.status_code != HTTPStatus.CONFLICT or status not in done_after:
+            raise SeedError(f"publishing {url} ({step}): {_describe(response)}")
+        if status == "published":
+            return ""
+    return str(response.json()["partner_id"])
 
 
 def _wait_for_orders(

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -15,10 +17,19 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import catalog.categories.models  # noqa: F401 - products refer to the categories table
 from catalog.database import Base
-from catalog.products.domain import BillingPeriod, PricingUnit, ProductStatus, VatMode
+from catalog.products.domain import (
+    CLOSED_REVISION,
+    BillingPeriod,
+    PricingUnit,
+    ProductStatus,
+    RevisionStatus,
+    VatMode,
+)
 
 
 class Product(Base):
@@ -29,7 +40,12 @@ class Product(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     short_description: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(100), ForeignKey("categories.slug"), index=True)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list)
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    documentation_url: Mapped[str | None] = mapped_column(String(2000))
+    support: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     status: Mapped[ProductStatus] = mapped_column(String(20), default=ProductStatus.DRAFT)
     # The aggregate version: bumped with every event about the product, so consumers can
     # drop stale or repeated events.
@@ -45,6 +61,48 @@ class Product(Base):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+    revisions: Mapped[list[ProductRevision]] = relationship(
+        back_populates="product",
+        order_by="ProductRevision.number",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+
+    @property
+    def latest_revision(self) -> ProductRevision:
+        return self.revisions[-1]
+
+    @property
+    def live_revision(self) -> int | None:
+        """The number of the approved revision the storefront shows (None before approval)."""
+        approved = [r.number for r in self.revisions if r.status == RevisionStatus.APPROVED]
+        return approved[-1] if approved else None
+
+    @property
+    def pending_revision(self) -> ProductRevision | None:
+        latest = self.latest_revision
+        return None if latest.status in CLOSED_REVISION else latest
+
+
+class ProductRevision(Base):
+    """One round of review: the content proposed, and what the operator decided about it."""
+
+    __tablename__ = "product_revisions"
+    __table_args__ = (UniqueConstraint("product_id", "number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[RevisionStatus] = mapped_column(String(20))
+    # The editable fields as proposed; applied to the product when the revision is approved.
+    content: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+
+    product: Mapped[Product] = relationship(back_populates="revisions")
 
 
 class Plan(Base):
@@ -64,5 +122,8 @@ class Plan(Base):
     max_quantity: Mapped[int | None] = mapped_column(Integer)
     trial_days: Mapped[int] = mapped_column(Integer, default=0)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A price change announced in advance (B2B customers get a notice period).
+    next_unit_price: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    next_price_effective_on: Mapped[date | None] = mapped_column(Date)
 
     product: Mapped[Product] = relationship(back_populates="plans")
