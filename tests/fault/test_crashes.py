@@ -14,8 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 import catalog.main
 import orders.main
@@ -33,17 +31,9 @@ from vitrina_kit.testing import (
     send_raw,
     wait_until,
 )
+from vitrina_kit.testing.database import scalar
 
 pytestmark = pytest.mark.slow
-
-
-async def query(url: str, sql: str, **params: object) -> object:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.scalar(text(sql), params)
-    finally:
-        await engine.dispose()
 
 
 class RelayKilled(Exception):
@@ -102,7 +92,7 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
         await producer.stop()
         await engine.dispose()
     assert (
-        await query(catalog_db, "SELECT count(*) FROM outbox_messages WHERE published_at IS NULL")
+        await scalar(catalog_db, "SELECT count(*) FROM outbox_messages WHERE published_at IS NULL")
         == 1
     )
 
@@ -111,7 +101,7 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
 
     async def published() -> bool:
         return (
-            await query(
+            await scalar(
                 catalog_db, "SELECT count(*) FROM outbox_messages WHERE published_at IS NULL"
             )
             == 0
@@ -127,12 +117,12 @@ async def test_a_relay_killed_after_sending_causes_a_redelivery_the_consumer_ign
     )
     event_id = dict(copies[0].headers)["ce_id"].decode()
     assert (
-        await query(
+        await scalar(
             orders_db, "SELECT count(*) FROM inbox_messages WHERE event_id = :id", id=event_id
         )
         == 1
     )
-    assert await query(orders_db, "SELECT version FROM catalog_products") == 1
+    assert await scalar(orders_db, "SELECT version FROM catalog_products") == 1
 
 
 def _distinct_products(count: int) -> list[bytes]:
@@ -170,25 +160,25 @@ async def test_a_consumer_killed_mid_batch_resumes_from_its_committed_offset(
     first = start_service("orders", "consumer", database_url=orders_db)
 
     async def some_applied() -> int:
-        count = int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
+        count = int(await scalar(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
         return count if count >= 50 else 0
 
     applied_before_kill = await wait_until(
         some_applied, interval=0.01, timeout=60, message="the consumer to get going"
     )
     first.kill()
-    after_kill = int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
+    after_kill = int(await scalar(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
     assert applied_before_kill <= after_kill < total, "kill came too late to be mid-stream"
 
     second = start_service("orders", "consumer", database_url=orders_db)
 
     async def all_applied() -> bool:
-        return await query(orders_db, "SELECT count(*) FROM catalog_products") == total
+        return await scalar(orders_db, "SELECT count(*) FROM catalog_products") == total
 
     await wait_until(all_applied, timeout=90, message="every event applied")
     await asyncio.sleep(1)  # let any straggling redelivery show itself
-    assert await query(orders_db, "SELECT count(*) FROM inbox_messages") == total
-    assert await query(orders_db, "SELECT count(DISTINCT event_id) FROM inbox_messages") == total
+    assert await scalar(orders_db, "SELECT count(*) FROM inbox_messages") == total
+    assert await scalar(orders_db, "SELECT count(DISTINCT event_id) FROM inbox_messages") == total
     # Resumed from the committed offset: at most the uncommitted batch came again, not all.
     replayed = second.logs().count("duplicate event ignored")
     assert replayed < total - after_kill + 200
@@ -208,18 +198,18 @@ async def test_a_consumer_stopped_gracefully_commits_what_it_applied(
     first = start_service("orders", "consumer", database_url=orders_db)
 
     async def some_applied() -> int:
-        count = int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
+        count = int(await scalar(orders_db, "SELECT count(*) FROM inbox_messages") or 0)
         return count if count >= 50 else 0
 
     await wait_until(some_applied, interval=0.01, timeout=60, message="the consumer to get going")
     first.stop()  # SIGTERM: finish the event in hand, commit, leave the group
     assert first.exit_code == 0
-    assert int(await query(orders_db, "SELECT count(*) FROM inbox_messages") or 0) < total
+    assert int(await scalar(orders_db, "SELECT count(*) FROM inbox_messages") or 0) < total
 
     second = start_service("orders", "consumer", database_url=orders_db)
 
     async def all_applied() -> bool:
-        return await query(orders_db, "SELECT count(*) FROM catalog_products") == total
+        return await scalar(orders_db, "SELECT count(*) FROM catalog_products") == total
 
     await wait_until(all_applied, timeout=90, message="every event applied")
     assert "duplicate event ignored" not in second.logs()  # nothing was delivered twice

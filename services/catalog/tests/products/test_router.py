@@ -6,21 +6,12 @@ import uuid
 from collections.abc import Callable
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from vitrina_contracts.envelope import CloudEvent, decode_event
 from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit.auth import OrganizationKind
 from vitrina_kit.testing import TestIssuer
-
-
-async def scalar(database_url: str, sql: str) -> object:
-    engine = create_async_engine(database_url)
-    async with engine.connect() as connection:
-        value = await connection.scalar(text(sql))
-    await engine.dispose()
-    return value
+from vitrina_kit.testing.database import scalar
 
 
 def key() -> dict[str, str]:

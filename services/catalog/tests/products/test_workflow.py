@@ -12,8 +12,6 @@ from typing import Any
 
 import httpx
 from jsonschema import Draft202012Validator
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from catalog.main import SERVICE
 from catalog.settings import CatalogSettings
@@ -27,17 +25,10 @@ from vitrina_contracts.events.catalog import (
 from vitrina_contracts.layout import event_schema_path
 from vitrina_kit.service import build_app
 from vitrina_kit.testing import TestIssuer, app_client
+from vitrina_kit.testing.database import query
 from vitrina_kit.testing.kafka import read_topic
 
 CONTRACTS = Path(__file__).parents[4] / "contracts"
-
-
-async def rows(database_url: str, sql: str) -> list[Any]:
-    engine = create_async_engine(database_url)
-    async with engine.connect() as connection:
-        result = list((await connection.execute(text(sql))).all())
-    await engine.dispose()
-    return result
 
 
 def key() -> dict[str, str]:
@@ -144,7 +135,7 @@ async def test_a_rejected_draft_is_revised_resubmitted_and_published(
     history = (await client.get(f"/products/{product_id}/revisions", headers=partner)).json()
     assert [(r["number"], r["status"]) for r in history] == [(1, "approved")]
     assert history[0]["decided_at"] is not None
-    events = await rows(database_url, "SELECT event_type FROM outbox_messages")
+    events = await query(database_url, "SELECT event_type FROM outbox_messages")
     assert [row.event_type for row in events] == ["ru.vitrina.catalog.product.published"]
 
 
@@ -183,7 +174,9 @@ async def test_a_published_product_is_revised_while_its_live_revision_stays(
     history = (await client.get(f"/products/{product_id}/revisions", headers=partner)).json()
     assert [(r["number"], r["status"]) for r in history] == [(2, "approved"), (1, "approved")]
     assert history[0]["rejection_reason"] == "Нет"  # why it took two rounds stays on record
-    outbox = await rows(database_url, "SELECT event_type, payload FROM outbox_messages ORDER BY id")
+    outbox = await query(
+        database_url, "SELECT event_type, payload FROM outbox_messages ORDER BY id"
+    )
     assert [row.event_type for row in outbox] == [
         "ru.vitrina.catalog.product.published",
         "ru.vitrina.catalog.product.revised",
@@ -229,7 +222,7 @@ async def test_retiring_keeps_the_product_readable_and_withdraws_its_pending_rev
     assert (await edit(client, by_partner, partner, expect=409, name="Снова"))["code"] == (
         "product_cannot_be_edited"
     )
-    retirements = await rows(
+    retirements = await query(
         database_url,
         "SELECT count(*) AS n FROM outbox_messages "
         "WHERE event_type = 'ru.vitrina.catalog.product.retired'",
@@ -254,13 +247,13 @@ async def test_wrong_transitions_are_conflicts_that_change_nothing(
         problem = await act(client, product_id, action, headers, expect=409, **body)
         assert problem["code"] == code
         assert problem["product_status"] == "draft"
-    [state] = await rows(
+    [state] = await query(
         database_url,
         "SELECT p.status, p.version, r.status AS revision FROM products p "
         "JOIN product_revisions r ON r.product_id = p.id",
     )
     assert tuple(state) == ("draft", 0, "draft")
-    assert (await rows(database_url, "SELECT count(*) AS n FROM outbox_messages"))[0].n == 0
+    assert (await query(database_url, "SELECT count(*) AS n FROM outbox_messages"))[0].n == 0
 
 
 async def test_only_the_operator_moderates(
@@ -281,7 +274,7 @@ async def test_only_the_operator_moderates(
         refused = await act(client, product_id, "approve", headers, expect=403)
         assert refused["code"] == "insufficient_scope"
         await act(client, product_id, "reject", headers, expect=403, reason="Сам себе")
-    assert (await rows(database_url, "SELECT status FROM products"))[0].status == "submitted"
+    assert (await query(database_url, "SELECT status FROM products"))[0].status == "submitted"
 
 
 async def test_bad_edits_and_rejections_are_problems(
@@ -300,7 +293,7 @@ async def test_bad_edits_and_rejections_are_problems(
     for body in ({}, {"reason": ""}, {"reason": "x" * 2001}, {"reason": "ok", "extra": 1}):
         response = await client.post(f"/products/{product_id}/reject", json=body, headers=operator)
         assert response.status_code == 422, body
-    [state] = await rows(database_url, "SELECT name, status FROM products")
+    [state] = await query(database_url, "SELECT name, status FROM products")
     assert tuple(state) == ("Облачный сервер", "submitted")
 
 
@@ -371,7 +364,7 @@ async def test_details_are_kept_shown_and_published(
         "media": [DETAILS["media"][0], {**DETAILS["media"][1], "title": ""}],
         "support": {**DETAILS["support"], "url": None},
     }
-    [row] = await rows(database_url, "SELECT payload FROM outbox_messages")
+    [row] = await query(database_url, "SELECT payload FROM outbox_messages")
     envelope = json.loads(row.payload)
     assert valid_against_contract(envelope)
     event = decode_event(CloudEvent.model_validate(envelope))
@@ -417,7 +410,7 @@ async def test_bad_details_are_problems_and_change_nothing(
     )
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
-    assert (await rows(database_url, "SELECT count(*) AS n FROM products"))[0].n == 0
+    assert (await query(database_url, "SELECT count(*) AS n FROM products"))[0].n == 0
 
 
 async def test_details_of_a_published_product_change_through_a_revision(
@@ -476,7 +469,7 @@ async def test_a_price_change_is_scheduled_no_sooner_than_the_notice_period(
         str(effective_on),
     )
     assert scheduled.json()["version"] == 2
-    outbox = await rows(database_url, "SELECT payload FROM outbox_messages ORDER BY id")
+    outbox = await query(database_url, "SELECT payload FROM outbox_messages ORDER BY id")
     envelope = json.loads(outbox[-1].payload)
     assert valid_against_contract(envelope)
     assert envelope["aggregateversion"] == 2
@@ -493,7 +486,7 @@ async def test_a_price_change_is_scheduled_no_sooner_than_the_notice_period(
     await act(client, product_id, "submit", partner)
     await act(client, product_id, "approve", operator)
     revised = json.loads(
-        (await rows(database_url, "SELECT payload FROM outbox_messages ORDER BY id"))[-1].payload
+        (await query(database_url, "SELECT payload FROM outbox_messages ORDER BY id"))[-1].payload
     )
     assert revised["data"]["product"]["plans"][0]["next_unit_price"] == "1390.00"
 
@@ -530,8 +523,8 @@ async def test_price_changes_refused(
         response = await client.post(url, json=body, headers=headers)
         assert response.status_code == status, (url, body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-    assert (await rows(database_url, "SELECT count(*) AS n FROM outbox_messages"))[0].n == 1
-    prices = await rows(database_url, "SELECT next_unit_price FROM plans")
+    assert (await query(database_url, "SELECT count(*) AS n FROM outbox_messages"))[0].n == 1
+    prices = await query(database_url, "SELECT next_unit_price FROM plans")
     assert {row.next_unit_price for row in prices} == {None}
 
 
@@ -604,7 +597,7 @@ async def test_bad_plan_changes_are_problems_and_change_nothing(
         response = await client.request(method, url, json=body, headers={**partner, **key()})
         assert response.status_code == status, (method, url, body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-    plans = await rows(
+    plans = await query(
         database_url, "SELECT code, unit_price, min_quantity FROM plans ORDER BY product_id, code"
     )
     assert sorted((row.code, str(row.unit_price), row.min_quantity) for row in plans) == [

@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from identity.settings import DEV_OPERATOR_CLIENT_ID, DEV_OPERATOR_CLIENT_SECRET
+
+# Re-exported: identity's tests import them from here.
+from vitrina_kit.testing.database import query as query
+from vitrina_kit.testing.database import scalar as scalar
 
 OPERATOR_ID = DEV_OPERATOR_CLIENT_ID
 OPERATOR_SECRET = DEV_OPERATOR_CLIENT_SECRET
@@ -48,21 +49,6 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-
-
-async def query(database_url: str, sql: str, **params: Any) -> list[Any]:
-    """Rows of a query, straight from the database."""
-    engine = create_async_engine(database_url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            return list((await connection.execute(text(sql), params)).all())
-    finally:
-        await engine.dispose()
-
-
-async def scalar(database_url: str, sql: str, **params: Any) -> Any:
-    rows = await query(database_url, sql, **params)
-    return rows[0][0] if rows else None
 
 
 async def state(database_url: str) -> dict[str, Any]:

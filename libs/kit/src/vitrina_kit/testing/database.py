@@ -1,0 +1,26 @@
+"""Looking straight into a service's database from a test (to check what an API did or did not
+change), without sharing the service's engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+async def query(database_url: str, sql: str, **params: Any) -> list[Row[Any]]:
+    """The rows of ``sql`` (bound ``params``) on the database ``database_url`` names."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(text(sql), params)).all())
+    finally:
+        await engine.dispose()
+
+
+async def scalar(database_url: str, sql: str, **params: Any) -> Any:
+    """The first column of the first row of ``sql``, or None when there is no row."""
+    rows = await query(database_url, sql, **params)
+    return rows[0][0] if rows else None
