@@ -10,6 +10,7 @@ from catalog.messaging.handlers import HANDLERS
 from catalog.products.router import moderation_router
 from catalog.products.router import router as products_router
 from catalog.settings import CatalogSettings
+from catalog.storefront.router import router as storefront_router
 from vitrina_kit.service import Service, build_app
 
 SERVICE = Service(
@@ -17,7 +18,7 @@ SERVICE = Service(
     title="Vitrina catalog",
     description="Partners publish products and plans; businesses browse the storefront.",
     settings=CatalogSettings,
-    routers=[products_router, moderation_router, categories_router],
+    routers=[storefront_router, products_router, moderation_router, categories_router],
     handlers=HANDLERS,
     migrations=Path(__file__).parent / "migrations",
     metadata=Base.metadata,

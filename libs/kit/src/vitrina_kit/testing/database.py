@@ -24,3 +24,13 @@ async def scalar(database_url: str, sql: str, **params: Any) -> Any:
     """The first column of the first row of ``sql``, or None when there is no row."""
     rows = await query(database_url, sql, **params)
     return rows[0][0] if rows else None
+
+
+async def execute(database_url: str, sql: str, **params: Any) -> int:
+    """Run and commit ``sql`` (to put a row where time would have taken it); rows affected."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            return (await connection.execute(text(sql), params)).rowcount
+    finally:
+        await engine.dispose()

@@ -7,17 +7,20 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import catalog.categories.models  # noqa: F401 - products refer to the categories table
@@ -25,15 +28,40 @@ from catalog.database import Base
 from catalog.products.domain import (
     CLOSED_REVISION,
     BillingPeriod,
+    Price,
     PricingUnit,
     ProductStatus,
     RevisionStatus,
     VatMode,
 )
 
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('russian'::regconfig, name), 'A') || "
+    "setweight(to_tsvector('russian'::regconfig, tags_text(tags)), 'B') || "
+    "setweight(to_tsvector('russian'::regconfig, short_description), 'B') || "
+    "setweight(to_tsvector('russian'::regconfig, description), 'C')"
+)
+"""What storefront search matches, with PostgreSQL's Russian stemming: the name weighs most, then
+tags and the short description, then the full description. ``tags_text`` is migration 0007's."""
+
 
 class Product(Base):
     __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_search_document", "search_document", postgresql_using="gin"),
+        Index(
+            "ix_products_storefront_newest",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("status = 'published'"),
+        ),
+        Index(
+            "ix_products_storefront_name",
+            "name",
+            "id",
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     partner_id: Mapped[uuid.UUID] = mapped_column(index=True)
@@ -50,6 +78,11 @@ class Product(Base):
     # The aggregate version: bumped with every event about the product, so consumers can
     # drop stale or repeated events.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the product first appeared on the storefront (its first approval)."""
+    search_document: Mapped[str] = mapped_column(
+        TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True), deferred=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -127,3 +160,12 @@ class Plan(Base):
     next_price_effective_on: Mapped[date | None] = mapped_column(Date)
 
     product: Mapped[Product] = relationship(back_populates="plans")
+
+    def price_on(self, day: date) -> Price:
+        """The plan's price as of ``day``: a scheduled change whose day has come is the price.
+
+        Rows are not rewritten when that day comes; every reader settles the price instead.
+        """
+        return Price(self.unit_price, self.next_unit_price, self.next_price_effective_on).settled(
+            day
+        )

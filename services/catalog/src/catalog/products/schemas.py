@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, PlainSerializer, model_validator
 
+from catalog.products import domain
 from catalog.products.domain import (
     BillingPeriod,
     PricingUnit,
@@ -180,6 +181,16 @@ class PlanRead(ResponseModel):
     next_unit_price: Price | None = Field(description="A scheduled price change, if any.")
     next_price_effective_on: date | None = Field(description="When the next price applies.")
 
+    @model_validator(mode="after")
+    def _as_of_today(self) -> PlanRead:
+        # A scheduled change whose day has come is simply the price now (rows are not rewritten).
+        price = domain.Price(
+            self.unit_price, self.next_unit_price, self.next_price_effective_on
+        ).settled(datetime.now(UTC).date())
+        self.unit_price, self.next_unit_price = price.current, price.next
+        self.next_price_effective_on = price.next_on
+        return self
+
 
 class RevisionRead(ResponseModel):
     number: int
@@ -207,6 +218,7 @@ class ProductRead(ResponseModel):
     version: int
     plans: list[PlanRead]
     live_revision: int | None = Field(description="The approved revision the storefront shows.")
+    published_at: datetime | None = Field(description="When it first appeared on the storefront.")
     pending_revision: RevisionRead | None = Field(
         description="The revision being edited or reviewed, if any."
     )

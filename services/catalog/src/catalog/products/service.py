@@ -202,6 +202,8 @@ async def approve_product(session: AsyncSession, caller: Caller, product_id: uui
     _apply(product, revision.content)
     _decide(revision, caller, after.revision_status)
     product.status = after.status
+    if outcome is domain.Outcome.PUBLISHED:
+        product.published_at = datetime.now(UTC)
     event_class = ProductPublished if outcome is domain.Outcome.PUBLISHED else ProductRevised
     await _announce(session, product, event_class)
     return await _flushed(session, product)
@@ -373,7 +375,9 @@ async def _flushed(session: AsyncSession, product: Product) -> Product:
 
 
 def snapshot(product: Product) -> ProductSnapshot:
-    """The product as the ``catalog.products`` contract carries it."""
+    """The product as the ``catalog.products`` contract carries it, prices as of today."""
+    today = datetime.now(UTC).date()
+    prices = {plan.id: plan.price_on(today) for plan in product.plans}
     return ProductSnapshot(
         product_id=product.id,
         partner_id=product.partner_id,
@@ -396,14 +400,14 @@ def snapshot(product: Product) -> ProductSnapshot:
                 name=plan.name,
                 billing_period=plan.billing_period,
                 pricing_unit=plan.pricing_unit,
-                unit_price=plan.unit_price,
+                unit_price=prices[plan.id].current,
                 vat_mode=plan.vat_mode,
                 min_quantity=plan.min_quantity,
                 max_quantity=plan.max_quantity,
                 trial_days=plan.trial_days,
                 public=plan.public,
-                next_unit_price=plan.next_unit_price,
-                next_price_effective_on=plan.next_price_effective_on,
+                next_unit_price=prices[plan.id].next,
+                next_price_effective_on=prices[plan.id].next_on,
             )
             for plan in product.plans
         ],
