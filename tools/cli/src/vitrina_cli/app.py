@@ -1,6 +1,7 @@
 """``vitrina``: the developer's command line.
 
 - ``vitrina dev`` starts the whole marketplace on this machine and keeps it running;
+- ``vitrina seed`` loads the demo catalog into a running marketplace;
 - ``vitrina test`` runs the project's whole check (lint, format, types, contracts, tests).
 """
 
@@ -21,6 +22,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from vitrina_cli.checks import Check, elapsed_since, project_checks, run_checks
+from vitrina_cli.identity import (
+    DEFAULT_OPERATOR_CLIENT_ID,
+    DEFAULT_OPERATOR_CLIENT_SECRET,
+    ClientIdOption,
+    ClientSecretOption,
+)
 from vitrina_cli.identity import app as identity_app
 from vitrina_cli.supervisor import Child, ChildFailed
 from vitrina_cli.workspace import repo_root
@@ -140,6 +147,57 @@ def dev(
     console.print("Stopped.")
 
 
+@app.command("seed")
+def seed_command(
+    identity_url: Annotated[
+        str, typer.Option(envvar="VITRINA_IDENTITY_URL", help="Identity's base URL.")
+    ] = "http://127.0.0.1:8001",
+    catalog_url: Annotated[
+        str, typer.Option(envvar="VITRINA_CATALOG_URL", help="The catalog's base URL.")
+    ] = "http://127.0.0.1:8002",
+    orders_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VITRINA_ORDERS_URL",
+            help="Orders' base URL: wait until orders has every product [default: no wait].",
+        ),
+    ] = None,
+    operator_client_id: ClientIdOption = DEFAULT_OPERATOR_CLIENT_ID,
+    operator_client_secret: ClientSecretOption = DEFAULT_OPERATOR_CLIENT_SECRET,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where seed.json is read and written [default: .vitrina]"),
+    ] = None,
+) -> None:
+    """Load the demo catalog into a running marketplace (`vitrina dev` does it by itself).
+
+    Registers the demo partners in identity, gives each an API client, creates their products
+    and the operator's own as their owners and has the operator approve them all. Safe to run
+    again: nothing is created twice. The partners' client credentials are kept in
+    DATA_DIR/seed.json.
+    """
+    import httpx
+
+    from vitrina_cli import seed
+
+    seed_file = (data_dir or repo_root() / ".vitrina") / "seed.json"
+    try:
+        _load_demo_catalog(
+            seed_file,
+            identity_url=identity_url.rstrip("/"),
+            catalog_url=catalog_url.rstrip("/"),
+            orders_url=orders_url.rstrip("/") if orders_url else None,
+            operator_client_id=operator_client_id,
+            operator_client_secret=operator_client_secret,
+        )
+    except httpx.HTTPError as error:
+        console.print(f"[red]✗ a service cannot be reached: {escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+    except seed.SeedError as error:
+        console.print(f"[red]✗ {escape(str(error))}[/]")
+        raise typer.Exit(1) from error
+
+
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def check(
     pytest_args: Annotated[
@@ -198,22 +256,53 @@ def _seed(stack: Stack) -> None:
     seed_file = stack.config.data_dir / "seed.json"
     if stack.config.fresh:
         seed_file.unlink(missing_ok=True)
+    try:
+        _load_demo_catalog(
+            seed_file,
+            identity_url=stack.identity_url,
+            catalog_url=stack.service("catalog").url,
+            orders_url=stack.service("orders").url,
+            operator_client_id=seed.DEV_OPERATOR_CLIENT_ID,
+            operator_client_secret=seed.DEV_OPERATOR_CLIENT_SECRET,
+        )
+    except httpx.HTTPError as error:
+        stack.supervisor.check()  # a service that died explains more than the HTTP error
+        raise seed.SeedError(f"the demo catalog could not be seeded: {error}") from error
+
+
+def _load_demo_catalog(
+    seed_file: Path,
+    *,
+    identity_url: str,
+    catalog_url: str,
+    orders_url: str | None,
+    operator_client_id: str,
+    operator_client_secret: str,
+) -> None:
+    """Seed, save ``seed_file`` and say what was made (``vitrina dev`` and ``vitrina seed``)."""
+    import httpx
+
+    from vitrina_cli import seed
+
     with _step("Seeding the demo catalog"), httpx.Client(timeout=10.0) as client:
-        try:
-            result = seed.seed_demo_catalog(
-                client,
-                authorization=seed.operator_authorization(client, stack.identity_url),
-                catalog_url=stack.service("catalog").url,
-                orders_url=stack.service("orders").url,
-                known=seed.known_products(seed_file),
-            )
-        except httpx.HTTPError as error:
-            stack.supervisor.check()  # a service that died explains more than the HTTP error
-            raise seed.SeedError(f"the demo catalog could not be seeded: {error}") from error
+        result = seed.seed_demo_catalog(
+            client,
+            identity_url=identity_url,
+            catalog_url=catalog_url,
+            orders_url=orders_url,
+            operator=seed.ClientCredentials(operator_client_id, operator_client_secret),
+            saved=seed.saved_credentials(seed_file),
+        )
+    seed_file.parent.mkdir(parents=True, exist_ok=True)
     result.save(seed_file)
-    new = sum(product.created for product in result.products)
-    names = ", ".join(product.name for product in result.products)
-    console.print(f"  {len(result.products)} products ({new} new): {names}")
+    new_partners = sum(partner.created for partner in result.partners)
+    partners = ", ".join(partner.name for partner in result.partners)
+    console.print(f"  {len(result.partners)} partners ({new_partners} new): {escape(partners)}")
+    new_products = sum(product.created for product in result.products)
+    console.print(
+        f"  {len(result.products)} products ({new_products} new), "
+        f"ids and the partners' API clients in {seed_file}"
+    )
     if result.not_in_orders:
         console.print(
             "[yellow]  ! orders has not received "
