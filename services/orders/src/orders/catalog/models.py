@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, Numeric, String, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orders.catalog.domain import PlanPrice
 from orders.database import Base
+
+ON_SALE = "published"
+"""The product status under which its plans can be ordered (the other one is ``retired``)."""
 
 
 class CatalogProduct(Base):
@@ -28,8 +32,17 @@ class CatalogProduct(Base):
     )
 
     plans: Mapped[list[CatalogPlan]] = relationship(
-        order_by="CatalogPlan.position", lazy="selectin", cascade="all, delete-orphan"
+        order_by="CatalogPlan.position",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        back_populates="product",
     )
+
+    @property
+    def on_sale(self) -> bool:
+        """Whether new orders may be placed for its plans (a retired product keeps its
+        subscribers but takes no new ones)."""
+        return self.status == ON_SALE
 
 
 class CatalogPlan(Base):
@@ -45,8 +58,25 @@ class CatalogPlan(Base):
     billing_period: Mapped[str] = mapped_column(String(10))
     pricing_unit: Mapped[str] = mapped_column(String(20))
     unit_price: Mapped[Decimal] = mapped_column(Numeric(19, 2))
+    next_unit_price: Mapped[Decimal | None] = mapped_column(Numeric(19, 2))
+    next_price_effective_on: Mapped[date | None] = mapped_column(Date)
+    # The product version the three price columns reflect. A ``plan.price_scheduled`` event
+    # moves the prices without a new snapshot, so a snapshot older than it arriving late (from a
+    # retry topic) may update the rest of the plan but must leave the prices alone.
+    price_version: Mapped[int] = mapped_column(Integer)
     vat_mode: Mapped[str] = mapped_column(String(10))
     min_quantity: Mapped[int] = mapped_column(Integer)
     max_quantity: Mapped[int | None] = mapped_column(Integer)
     trial_days: Mapped[int] = mapped_column(Integer)
     public: Mapped[bool] = mapped_column(Boolean)
+
+    # Loaded on purpose (the repository joins it); never behind the caller's back in async code.
+    product: Mapped[CatalogProduct] = relationship(back_populates="plans", lazy="raise_on_sql")
+
+    @property
+    def price(self) -> PlanPrice:
+        return PlanPrice(self.unit_price, self.next_unit_price, self.next_price_effective_on)
+
+    def price_on(self, day: date) -> Decimal:
+        """The unit price (without VAT) of one unit for one period, on ``day``."""
+        return self.price.on(day)

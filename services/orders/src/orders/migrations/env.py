@@ -1,5 +1,6 @@
 from orders.catalog import models  # noqa: F401  (registers the tables on Base.metadata)
 from orders.database import Base
+from orders.organizations import models as organization_models  # noqa: F401
 from orders.settings import OrdersSettings
 from vitrina_kit.migrations import run_env
 

@@ -1,0 +1,37 @@
+"""Reading orders' copy of the catalog, for ordering and pricing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from orders.catalog.models import CatalogPlan
+
+
+async def get_plans(
+    session: AsyncSession, plan_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, CatalogPlan]:
+    """The plans with these ids that orders knows, each with its product loaded, by plan id.
+
+    An id orders does not know is simply absent, so the caller can reject that order line alone.
+    """
+    if not plan_ids:
+        return {}
+    plans = await session.scalars(
+        select(CatalogPlan)
+        .where(CatalogPlan.plan_id.in_(set(plan_ids)))
+        .options(joinedload(CatalogPlan.product))
+    )
+    return {plan.plan_id: plan for plan in plans}
+
+
+async def price_on(session: AsyncSession, plan_id: uuid.UUID, day: date) -> Decimal | None:
+    """The plan's unit price (without VAT) on ``day``, or None if orders knows no such plan."""
+    plan = await session.get(CatalogPlan, plan_id)
+    return None if plan is None else plan.price_on(day)
