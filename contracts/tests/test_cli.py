@@ -68,7 +68,7 @@ def test_generate_is_deterministic_and_idempotent(
     second = {p.relative_to(other): p.read_bytes() for p in other.rglob("*") if p.is_file()}
 
     assert status == 0
-    assert "Wrote 35 file(s)" in out
+    assert "Wrote 36 file(s)" in out
     assert first == second
     assert all(text.endswith(b"\n") for text in first.values())
     assert _run(capsys, "generate", "--out", str(other))[1].startswith("Up to date")

@@ -109,6 +109,7 @@ TOPICS: tuple[Topic, ...] = (
             orders.SubscriptionSuspended,
             orders.SubscriptionResumed,
             orders.SubscriptionCancelled,
+            orders.SubscriptionExpired,
         ),
         consumers=("billing", "integrations"),
     ),

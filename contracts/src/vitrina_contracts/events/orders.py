@@ -15,7 +15,9 @@ ORDERS = "orders.orders"
 SUBSCRIPTIONS = "orders.subscriptions"
 
 OrderStatus = Literal["placed", "completed", "rejected"]
-SubscriptionStatus = Literal["pending", "trial", "active", "suspended", "cancelled"]
+SubscriptionStatus = Literal["pending", "trial", "active", "suspended", "cancelled", "expired"]
+"""``expired``: ended without ever being paid for (a trial not converted, or a first invoice
+left unpaid); ``cancelled``: ended by the customer or the operator."""
 
 
 class OrderLine(ContractModel):
@@ -104,6 +106,17 @@ class OrderRejected(Event):
         )
 
 
+ProvisioningOutcome = Literal["succeeded", "failed"]
+
+
+class ProvisioningRecord(ContractModel):
+    """What the partner last answered about a subscription (from integrations.provisioning)."""
+
+    outcome: ProvisioningOutcome
+    message: str = Field(default="", max_length=1000)
+    recorded_at: AwareDatetime
+
+
 class SubscriptionSnapshot(ContractModel):
     """A subscription's whole state after the change its event reports."""
 
@@ -120,6 +133,15 @@ class SubscriptionSnapshot(ContractModel):
         description="When this state takes (or took) effect; may be ahead of the event's time."
     )
     trial_ends_on: date | None = None
+    # Added with the Orders issue; optional so that earlier events stay readable.
+    cancellation_scheduled_at: AwareDatetime | None = Field(
+        default=None,
+        description="The customer cancelled at period end: service stops at this instant unless "
+        "the subscription is reactivated before it. None when no cancellation is scheduled.",
+    )
+    provisioning: ProvisioningRecord | None = Field(
+        default=None, description="The partner's latest answer about setting the service up."
+    )
 
 
 def _subscription(
@@ -251,3 +273,22 @@ class SubscriptionCancelled(Event):
             mode="period_end",
             reason="Переходим на другое решение.",
         )
+
+
+class SubscriptionExpired(Event):
+    """The subscription ended without being paid for: a trial not converted by its last day,
+    or a first invoice left unpaid. The partner should switch the service off."""
+
+    event_type: ClassVar[str] = "ru.vitrina.orders.subscription.expired"
+    topic: ClassVar[str] = SUBSCRIPTIONS
+    aggregate_field: ClassVar[str] = "subscription.subscription_id"
+
+    subscription: SubscriptionSnapshot
+
+    @classmethod
+    def example(cls) -> Self:
+        trial_end = date(2025, 12, 1)
+        snapshot = _subscription(
+            "expired", effective_at=datetime(2025, 12, 1, tzinfo=UTC)
+        ).model_copy(update={"trial_ends_on": trial_end, "period_anchor": trial_end})
+        return cls(subscription=snapshot)

@@ -1,0 +1,1 @@
+"""Orders: what a business asks to buy, and whether the marketplace accepts it."""

@@ -1,0 +1,1 @@
+"""Subscriptions: a customer's use of one plan over time, and its lifecycle."""
