@@ -225,6 +225,16 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
             assert in_orders.json()["status"] == "published"
             assert in_orders.json()["plans"]
 
+        # Anyone browses the storefront, no token needed, and finds the demo catalog in Russian.
+        storefront = client.get(
+            f"{dev.url('catalog')}/storefront/products", params={"q": "облако", "limit": 100}
+        )
+        assert storefront.status_code == 200, storefront.text
+        found = {item["slug"] for item in storefront.json()["items"]}
+        assert "cloud-server" in found, found  # «Облачный сервер»
+        listed = client.get(f"{dev.url('catalog')}/storefront/products", params={"limit": 100})
+        assert len(listed.json()["items"]) == len(seeded["products"])
+
         # A product made now travels the same way.
         slug = f"vpbx-{uuid.uuid4().hex[:8]}"
         created = client.post(
