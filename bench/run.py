@@ -16,6 +16,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+import catalog_browse
 import consumer
 import outbox_relay
 
@@ -27,29 +28,62 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
     return [
         await outbox_relay.main(messages=5_000 if quick else 20_000, rounds=rounds),
         await consumer.main(messages=1_000 if quick else 5_000, rounds=rounds),
+        *await catalog_browse.main(
+            products=1_000 if quick else 10_000,
+            requests=20 if quick else 1_000,
+            concurrency=4 if quick else 8,
+            rounds=rounds,
+            postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
+        ),
     ]
 
 
 def markdown(results: list[dict[str, object]]) -> str:
-    lines = [
-        "| benchmark | floor | floor msg/s | measured | measured msg/s | ratio |",
-        "|---|---|---:|---|---:|---:|",
-    ]
-    for result in results:
-        floor, measured = result["floor"], result["measured"]
-        assert isinstance(floor, dict)
-        assert isinstance(measured, dict)
+    """Throughput benchmarks (msg/s) in one table, latency ones (req/s, p50/p99) in another."""
+    throughput = [r for r in results if "msgs_per_s" in _side(r, "floor")]
+    latency = [r for r in results if "requests_per_s" in _side(r, "floor")]
+    lines: list[str] = []
+    if throughput:
+        lines += [
+            "| benchmark | floor | floor msg/s | measured | measured msg/s | ratio |",
+            "|---|---|---:|---|---:|---:|",
+        ]
+    for result in throughput:
+        floor, measured = _side(result, "floor"), _side(result, "measured")
         lines.append(
             f"| {result['benchmark']} ({result['messages']} msgs, median of {result['rounds']}) "
             f"| {floor['name']} | {floor['msgs_per_s']} | {measured['name']} "
             f"| {measured['msgs_per_s']} | {result['ratio']} |"
         )
+    if latency:
+        lines += [
+            *([""] if lines else []),
+            "| benchmark | floor | floor req/s | floor p50 / p99 ms | measured | measured req/s "
+            "| measured p50 / p99 ms | ratio |",
+            "|---|---|---:|---:|---|---:|---:|---:|",
+        ]
+    for result in latency:
+        floor, measured = _side(result, "floor"), _side(result, "measured")
+        lines.append(
+            f"| {result['benchmark']} ({result['products']} products, {result['requests']} "
+            f"requests by {result['concurrency']} clients, median of {result['rounds']}) "
+            f"| {floor['name']} | {floor['requests_per_s']} "
+            f"| {floor['p50_ms']} / {floor['p99_ms']} | {measured['name']} "
+            f"| {measured['requests_per_s']} | {measured['p50_ms']} / {measured['p99_ms']} "
+            f"| {result['ratio']} |"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _side(result: dict[str, object], name: str) -> dict[str, object]:
+    side = result[name]
+    assert isinstance(side, dict)
+    return side
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer messages, one round")
+    parser.add_argument("--quick", action="store_true", help="small runs, one round (a smoke test)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write")
     args = parser.parse_args()
     results = asyncio.run(run_all(args.quick))

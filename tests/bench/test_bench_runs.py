@@ -13,6 +13,15 @@ BENCH = Path(__file__).parents[2] / "bench"
 
 pytestmark = pytest.mark.slow
 
+STOREFRONT = [
+    "catalog_browse.newest",
+    "catalog_browse.category_price",
+    "catalog_browse.next_page",
+    "catalog_browse.search_common",
+    "catalog_browse.search_two_words",
+    "catalog_browse.product_page",
+]
+
 
 def test_the_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     completed = subprocess.run(
@@ -25,11 +34,17 @@ def test_the_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     names = [result["benchmark"] for result in summary["results"]]
-    assert names == ["outbox_relay", "consumer"]
+    assert names == ["outbox_relay", "consumer", *STOREFRONT]
     for result in summary["results"]:
-        assert result["floor"]["msgs_per_s"] > 0
-        assert result["measured"]["msgs_per_s"] > 0
+        unit = "msgs_per_s" if "msgs_per_s" in result["floor"] else "requests_per_s"
+        assert result["floor"][unit] > 0
+        assert result["measured"][unit] > 0
         assert result["ratio"] == pytest.approx(
-            result["measured"]["msgs_per_s"] / result["floor"]["msgs_per_s"], rel=0.01
+            result["measured"][unit] / result["floor"][unit], rel=0.01
         )
-    assert "| outbox_relay" in (tmp_path / "summary.md").read_text()
+        if unit == "requests_per_s":
+            for side in (result["floor"], result["measured"]):
+                assert 0 < side["p50_ms"] <= side["p99_ms"]
+    table = (tmp_path / "summary.md").read_text()
+    assert "| outbox_relay" in table
+    assert "| catalog_browse.search_common" in table

@@ -12,9 +12,10 @@ from sqlalchemy import (
     Row,
     case,
     cast,
-    exists,
+    false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -22,11 +23,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from catalog.categories.models import Category
 from catalog.products.domain import ProductStatus
 from catalog.products.models import Plan, Product
 from catalog.storefront.domain import Filters, Position, Sort
+
+PUBLISHED: ColumnElement[str] = literal_column(f"'{ProductStatus.PUBLISHED}'")
+"""A literal, not a parameter: the storefront's partial indexes (``WHERE status = 'published'``)
+then serve generic plans of the query too."""
 
 ON_STOREFRONT = (ProductStatus.PUBLISHED, ProductStatus.RETIRED)
 """Statuses whose page can be opened: retired products stay readable for their subscribers."""
@@ -79,8 +85,13 @@ async def page(
         .limit(1)
         .lateral("cheapest")
     )
-    has_trial = exists().where(
-        Plan.product_id == Product.id, Plan.public.is_(True), Plan.trial_days > 0
+    # Per product, through the (product_id, code) index: an EXISTS here would be planned as one
+    # hashed scan of every trial plan in the catalog, for each page.
+    has_trial = func.coalesce(
+        select(func.bool_or(Plan.trial_days > 0))
+        .where(Plan.product_id == Product.id, Plan.public.is_(True))
+        .scalar_subquery(),
+        false(),
     )
     matched = func.to_tsquery(cast("simple", REGCONFIG), search) if search is not None else None
     rank: ColumnElement[Any] = (
@@ -105,7 +116,7 @@ async def page(
         )
         .select_from(Product)
         .join(cheapest, true())
-        .where(Product.status == ProductStatus.PUBLISHED)
+        .where(Product.status == PUBLISHED)
     )
     if matched is not None:
         query = query.where(Product.search_document.bool_op("@@")(matched))
@@ -137,5 +148,9 @@ async def page(
 
 
 async def by_slug(session: AsyncSession, slug: str) -> Product | None:
-    query = select(Product).where(Product.slug == slug, Product.status.in_(ON_STOREFRONT))
+    query = (
+        select(Product)
+        .where(Product.slug == slug, Product.status.in_(ON_STOREFRONT))
+        .options(raiseload(Product.revisions))  # the review history is not the storefront's
+    )
     return (await session.scalars(query)).one_or_none()
