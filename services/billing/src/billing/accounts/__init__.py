@@ -1,0 +1,1 @@
+"""Billing accounts: a customer's payment terms and balance."""

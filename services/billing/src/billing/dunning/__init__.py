@@ -1,0 +1,1 @@
+"""Reminders, overdue marks and suspension requests for unpaid invoices."""

@@ -1,0 +1,1 @@
+"""Invoices for payment, closing documents (UPD) and credit notes: what billing issues."""

@@ -1,0 +1,1 @@
+"""Payments from bank statements and their allocation to invoices."""

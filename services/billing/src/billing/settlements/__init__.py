@@ -1,0 +1,1 @@
+"""Monthly settlements with partners: their sales, the commission, the payout."""
