@@ -1,8 +1,8 @@
 """What a Vitrina service is, and how each of its processes runs.
 
 A service declares itself once as a :class:`Service` (name, settings, routers, event handlers,
-migrations). :func:`build_app` turns that into its FastAPI app; :func:`run_workers` runs its
-consumer and outbox relay; :func:`main` is the command line every service shares::
+migrations, periodic jobs). :func:`build_app` turns that into its FastAPI app; :func:`run_workers`
+runs its consumer, outbox relay and jobs; :func:`main` is the command line every service shares::
 
     python -m catalog migrate | api | consumer | relay | run | topics
 """
@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_contracts.events.base import Event
 from vitrina_kit import db, housekeeping, kafka
+from vitrina_kit.aio import sleep_unless
 from vitrina_kit.auth import JwksKeySource, KeySource, TokenVerifier
 from vitrina_kit.consumer import ConsumerRunner, Handler, parse_retry_stages
 from vitrina_kit.health import health_router
@@ -48,6 +49,38 @@ KeySourceFactory = Callable[[ServiceSettings, async_sessionmaker[AsyncSession]],
 
 
 @dataclass(frozen=True)
+class PeriodicJob:
+    """Recurring work of a service's own (applying what came due, say), run by its worker
+    process next to the outbox relay and housekeeping, every ``interval_seconds(settings)``.
+
+    ``run`` does one round in transactions it opens itself (small ones: row locks held briefly)
+    and must be safe with several replicas running it at once (``FOR UPDATE SKIP LOCKED`` or an
+    advisory lock). A round that raises is logged; the next one runs on schedule.
+    """
+
+    name: str
+    run: Callable[[async_sessionmaker[AsyncSession], ServiceSettings], Awaitable[object]]
+    interval_seconds: Callable[[ServiceSettings], float]
+
+
+async def run_periodically(
+    job: PeriodicJob,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: ServiceSettings,
+    *,
+    stop: asyncio.Event,
+) -> None:
+    """Run ``job`` every interval until ``stop`` is set; a failing round does not end it."""
+    interval = job.interval_seconds(settings)
+    while not stop.is_set():
+        try:
+            await job.run(sessions, settings)
+        except Exception:
+            logger.exception("periodic job round failed", extra={"job": job.name})
+        await sleep_unless(stop, interval)
+
+
+@dataclass(frozen=True)
 class Service:
     """A service's declaration: everything the shared runtime needs to run it."""
 
@@ -59,6 +92,8 @@ class Service:
     migrations: Path
     metadata: MetaData
     handlers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    jobs: Sequence[PeriodicJob] = ()
+    """Periodic work of the service's own, run where the relay runs (``relay`` and ``run``)."""
     key_source: KeySourceFactory | None = None
     """Where token signing keys come from; by default identity's JWKS over HTTP (identity
     itself reads its own keys instead)."""
@@ -143,7 +178,8 @@ async def run_workers(
     consumer: bool = True,
     relay: bool = True,
 ) -> None:
-    """Run the service's consumer and/or outbox relay until ``stop`` is set."""
+    """Run the service's consumer and/or outbox relay (with its periodic jobs) until ``stop``
+    is set."""
     own_engine = engine is None
     engine = engine or db.create_engine(
         settings.database_url, pool_size=settings.database_pool_size
@@ -214,6 +250,12 @@ def _worker_tasks(
                 name="housekeeping",
             )
         )
+        tasks.extend(
+            asyncio.create_task(
+                run_periodically(job, sessions, settings, stop=stop), name=f"job:{job.name}"
+            )
+            for job in service.jobs
+        )
     if consumer and service.handlers:
         runner = ConsumerRunner(
             group_id=settings.service_name,
@@ -257,7 +299,7 @@ def main(service: Service, argv: Sequence[str] | None = None) -> None:
     api.add_argument("--host")
     api.add_argument("--port", type=int)
     commands.add_parser("consumer", help="consume the events this service handles")
-    commands.add_parser("relay", help="publish the outbox to Kafka")
+    commands.add_parser("relay", help="publish the outbox to Kafka; run the periodic jobs")
     run = commands.add_parser("run", help="API, consumer and relay in one process")
     run.add_argument("--host")
     run.add_argument("--port", type=int)

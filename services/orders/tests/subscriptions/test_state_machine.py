@@ -295,6 +295,18 @@ class SubscriptionLifecycle(RuleBasedStateMachine):
             assert period.starts_on < period.ends_on
             assert today < period.ends_on
 
+    @invariant()
+    def next_due_at_is_exactly_when_advance_has_work(self) -> None:
+        # The scheduler finds due subscriptions by this instant alone: early would be wasted
+        # work, late a missed cancellation.
+        subscription = self.subscription
+        due = subscription.next_due_at
+        if due is None:
+            assert subscription.advance(to=self.now + timedelta(days=3650)) is None
+        else:
+            assert subscription.advance(to=due - timedelta(microseconds=1)) is None
+            assert subscription.advance(to=due) is not None
+
 
 SubscriptionLifecycle.TestCase.settings = settings(
     max_examples=200, stateful_step_count=30, deadline=None, database=None

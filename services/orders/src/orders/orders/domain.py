@@ -24,11 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from http import HTTPStatus
 from uuid import UUID
 
 from orders.subscriptions.domain import BillingPeriod, PlanTerms
 from vitrina_contracts.events.base import inn_is_valid, kpp_is_valid
-from vitrina_kit.problems import InvalidStateTransition
+from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.problems import DomainError, InvalidStateTransition, UnprocessableEntity
 
 MAX_LINES = 50
 """An order is a purchase, not an import: more lines than this are refused outright."""
@@ -322,6 +324,40 @@ def _buyer_reasons(buyer: Buyer | None) -> list[Reason]:
             )
         )
     return reasons
+
+
+def check_may_order(kind: OrganizationKind) -> None:
+    """Businesses buy; partners and the operator sell, so their clients never order.
+
+    The token says so before any projection is read (the buyer's requisites are reviewed
+    afterwards, by :func:`review_order`)."""
+    if kind is not OrganizationKind.BUSINESS:
+        raise OnlyBusinessesOrder()
+
+
+class OnlyBusinessesOrder(DomainError):
+    status = HTTPStatus.FORBIDDEN
+    code = "only_businesses_order"
+    title = "Only business organizations place orders"
+
+    def __init__(self) -> None:
+        super().__init__("Partners and the operator sell on the marketplace; they do not order.")
+
+
+class OrderNotAccepted(UnprocessableEntity):
+    """A rejected order as the customer reads it: every reason, each with its line."""
+
+    code = "order_rejected"
+    title = "The order cannot be accepted"
+
+    def __init__(self, rejection: Rejected) -> None:
+        super().__init__(
+            rejection.summary,
+            reasons=[
+                {"code": str(reason.code), "line_no": reason.line_no, "message": reason.message}
+                for reason in rejection.reasons
+            ],
+        )
 
 
 # The order's own lifecycle ----------------------------------------------------------------------

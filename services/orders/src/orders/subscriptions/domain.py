@@ -348,6 +348,19 @@ class Subscription:
         first_day = max(day, self.period_anchor)
         return billing_period_on(self.period_anchor, self.billing_period, first_day)
 
+    @property
+    def next_due_at(self) -> datetime | None:
+        """The first instant :meth:`advance` has something to apply, or None if nothing is
+        scheduled: the service stores it so a scheduler finds due subscriptions by an index."""
+        due: list[datetime] = []
+        if self.scheduled_cancellation is not None:
+            due.append(self.scheduled_cancellation.effective_at)
+        if self.status is SubscriptionStatus.TRIAL and self.trial_ends_on is not None:
+            due.append(start_of(self.trial_ends_on))
+        if self.scheduled_change is not None:
+            due.append(self.scheduled_change.effective_at)
+        return min(due, default=None)
+
     def expect_version(self, version: int) -> None:
         """Refuse a change made on a stale read (the client's If-Match, the caller's copy)."""
         if version != self.version:

@@ -1,0 +1,42 @@
+"""Keyset cursors for orders' listings: an opaque token for (position instant, id)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+
+from vitrina_kit.problems import UnprocessableEntity
+
+Position = tuple[datetime, uuid.UUID]
+
+
+class InvalidCursor(UnprocessableEntity):
+    code = "invalid_cursor"
+    title = "The cursor is not one this API gave out"
+
+    def __init__(self) -> None:
+        super().__init__("Pass back the next_cursor of a previous page unchanged.")
+
+
+def encode_cursor(position: Position) -> str:
+    at, row_id = position
+    text = json.dumps([at.isoformat(), str(row_id)])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Position | None:
+    """The position after which the next page starts; None for the first page."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        position = datetime.fromisoformat(at), uuid.UUID(row_id)
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise InvalidCursor() from error
+    if position[0].tzinfo is None:
+        raise InvalidCursor()
+    return position
