@@ -355,11 +355,3 @@ def edit_plans(review: Review) -> Review:
 def check_quantity_range(minimum: int, maximum: int | None) -> None:
     if maximum is not None and maximum < minimum:
         raise QuantityRangeInverted(minimum, maximum)
-
-
-class InvalidCursor(UnprocessableEntity):
-    code = "invalid_cursor"
-    title = "The cursor is not one this API gave out"
-
-    def __init__(self) -> None:
-        super().__init__("Pass back the next_cursor of a previous page unchanged.")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.products.domain import RevisionStatus
 from catalog.products.models import Product, ProductRevision
 from vitrina_kit.auth import Caller
+from vitrina_kit.pagination import Position
 from vitrina_kit.tenancy import visible_to
 
 
@@ -25,9 +26,6 @@ async def get_visible(
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.scalar(select(Product.id).where(Product.slug == slug))) is not None
-
-
-Position = tuple[datetime, uuid.UUID]
 
 
 async def page(

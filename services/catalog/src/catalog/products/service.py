@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -36,6 +33,7 @@ from vitrina_contracts.events.catalog import (
 )
 from vitrina_kit.auth import Caller
 from vitrina_kit.outbox import add_event
+from vitrina_kit.pagination import decode_cursor, encode_cursor
 
 EDITABLE = (
     "name",
@@ -116,7 +114,7 @@ async def list_products(
         )
     )
     more, rows = len(rows) > limit, rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return rows, encode_cursor((rows[-1].created_at, rows[-1].id)) if more else None
 
 
 async def moderation_queue(
@@ -125,27 +123,8 @@ async def moderation_queue(
     """What waits for the operator's decision, the longest waiting first."""
     rows = list(await repository.queue_page(session, after=decode_cursor(cursor), limit=limit + 1))
     more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor(rows[-1][1], rows[-1][0].id) if more else None
+    next_cursor = encode_cursor((rows[-1][1], rows[-1][0].id)) if more else None
     return [product for product, _ in rows], next_cursor
-
-
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    position = json.dumps([at.isoformat(), str(row_id)])
-    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        position = datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (binascii.Error, ValueError, TypeError) as error:
-        raise domain.InvalidCursor() from error
-    if position[0].tzinfo is None:
-        raise domain.InvalidCursor()
-    return position
 
 
 async def list_revisions(

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from catalog.products.domain import PricingUnit
+from vitrina_kit import pagination
 from vitrina_kit.problems import UnprocessableEntity
 
 
@@ -83,10 +84,7 @@ def _quoted(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-class InvalidCursor(UnprocessableEntity):
-    code = "invalid_cursor"
-    title = "The cursor is not one this API gave out"
-
+class InvalidCursor(pagination.InvalidCursor):
     def __init__(self) -> None:
         super().__init__(
             "Pass back the next_cursor of a previous page unchanged, with the same sort."

@@ -7,11 +7,7 @@ organization's id.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,20 +24,9 @@ from identity.organizations.schemas import (
 from vitrina_contracts.events import identity as events
 from vitrina_kit.auth import Caller, InsufficientScope
 from vitrina_kit.outbox import add_event
-from vitrina_kit.problems import UnprocessableEntity
+from vitrina_kit.pagination import decode_cursor, encode_cursor
 
 ADMIN_SCOPE = "identity:admin"
-
-
-class InvalidCursor(UnprocessableEntity):
-    code = "invalid_cursor"
-    title = "The cursor is not one this API gave out"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Pass the next_cursor of a previous page as it was.",
-            **{"invalid-params": [{"name": "query.cursor", "reason": "not a valid cursor"}]},
-        )
 
 
 def require_operator(caller: Caller) -> None:
@@ -134,12 +119,12 @@ async def list_organizations(
     """A page of the organizations the caller sees, and the cursor of the next page."""
     rows = list(
         await repository.page(
-            session, caller, after=_decode_cursor(cursor), limit=limit + 1, status=status
+            session, caller, after=decode_cursor(cursor), limit=limit + 1, status=status
         )
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, _encode_cursor(rows[-1]) if more else None
+    return rows, encode_cursor((rows[-1].created_at, rows[-1].id)) if more else None
 
 
 async def update_organization(
@@ -245,22 +230,3 @@ def _bank_account(details: BankDetails | None) -> BankAccount | None:
         settlement_account=details.settlement_account,
         correspondent_account=details.correspondent_account,
     )
-
-
-def _encode_cursor(last: Organization) -> str:
-    position = json.dumps([last.created_at.isoformat(), str(last.id)])
-    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, organization_id = json.loads(base64.urlsafe_b64decode(padded))
-        position = datetime.fromisoformat(created_at), uuid.UUID(organization_id)
-    except (binascii.Error, ValueError, TypeError) as error:
-        raise InvalidCursor() from error
-    if position[0].tzinfo is None:
-        raise InvalidCursor()
-    return position

@@ -9,8 +9,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.orders.models import OrderRow
-from orders.pagination import Position
 from vitrina_kit.auth import Caller
+from vitrina_kit.pagination import Position
 from vitrina_kit.tenancy import visible_to
 
 

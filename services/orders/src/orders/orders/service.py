@@ -23,10 +23,10 @@ from orders.orders.domain import (
 from orders.orders.models import OrderLineRow, OrderRow
 from orders.orders.schemas import OrderCreate
 from orders.organizations.repository import get_organization
-from orders.pagination import decode_cursor, encode_cursor
 from orders.subscriptions import service as subscriptions
 from orders.subscriptions.domain import Subscription, day_of
 from vitrina_kit.auth import Caller
+from vitrina_kit.pagination import decode_cursor, encode_cursor
 from vitrina_kit.problems import NotFound
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.catalog.repository import offered_plans
 from orders.orders.domain import OfferedPlan, ProductStatus
-from orders.pagination import decode_cursor, encode_cursor
 from orders.subscriptions import events, repository
 from orders.subscriptions.domain import (
     CancellationMode,
@@ -30,6 +29,7 @@ from orders.subscriptions.domain import (
     day_of,
 )
 from vitrina_kit.auth import Caller
+from vitrina_kit.pagination import decode_cursor, encode_cursor
 from vitrina_kit.problems import Conflict, DomainError, NotFound, UnprocessableEntity
 
 Decision = Callable[[Subscription], Awaitable[Transition]]

@@ -1,4 +1,6 @@
-"""Keyset cursors for orders' listings: an opaque token for (position instant, id)."""
+"""Keyset cursors for listings ordered by (an instant, an id): an opaque token a client passes
+back unchanged. Positions, unlike offsets, do not shift when rows are added meanwhile: a page
+never repeats nor skips a row because another appeared on an earlier page."""
 
 from __future__ import annotations
 
@@ -11,14 +13,20 @@ from datetime import datetime
 from vitrina_kit.problems import UnprocessableEntity
 
 Position = tuple[datetime, uuid.UUID]
+"""The last row of a page: its instant in the listing's order, and its id (ids break ties)."""
 
 
 class InvalidCursor(UnprocessableEntity):
     code = "invalid_cursor"
     title = "The cursor is not one this API gave out"
 
-    def __init__(self) -> None:
-        super().__init__("Pass back the next_cursor of a previous page unchanged.")
+    def __init__(
+        self, detail: str = "Pass back the next_cursor of a previous page unchanged."
+    ) -> None:
+        super().__init__(
+            detail,
+            **{"invalid-params": [{"name": "query.cursor", "reason": "not a valid cursor"}]},
+        )
 
 
 def encode_cursor(position: Position) -> str:
