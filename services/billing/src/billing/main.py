@@ -4,8 +4,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from billing.accounts.router import router as accounts_router
 from billing.database import Base
+from billing.invoices.router import router as documents_router
 from billing.messaging.handlers import HANDLERS
+from billing.runs.jobs import BILLING_CALENDAR
+from billing.runs.router import router as runs_router
 from billing.settings import BillingSettings
 from vitrina_kit.service import Service, build_app
 
@@ -14,8 +18,9 @@ SERVICE = Service(
     title="Vitrina billing",
     description="Billing accounts, invoices, UPDs, VAT, payments, dunning, partner settlements.",
     settings=BillingSettings,
-    routers=[],
+    routers=[documents_router, accounts_router, runs_router],
     handlers=HANDLERS,
+    jobs=[BILLING_CALENDAR],
     migrations=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
 )

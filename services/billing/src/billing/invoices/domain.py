@@ -483,6 +483,38 @@ def change_adjustment(
     return adjustment, revised
 
 
+def rebill(
+    subscription_id: UUID,
+    *,
+    billed: Sequence[ServiceSegment],
+    planned: Sequence[ServiceSegment],
+    period: Period,
+    effective_on: date,
+) -> tuple[Adjustment, tuple[ServiceSegment, ...]]:
+    """:func:`change_adjustment` for any revision of the service, given as the segments now
+    planned for ``period`` (a change, an immediate cancellation, a cancellation scheduled
+    inside a period already billed): the adjustment, and what the period is billed for
+    afterwards (the billed days before ``effective_on``, the planned ones from it)."""
+    if effective_on >= period.ends_on:
+        return Adjustment(), tuple(billed)
+    changed = Period(max(effective_on, period.starts_on), period.ends_on)
+    kept = [
+        replace(segment, ends_on=min(segment.ends_on, changed.starts_on))
+        for segment in billed
+        if segment.starts_on < changed.starts_on
+    ]
+    new = [
+        replace(segment, starts_on=days.starts_on, ends_on=days.ends_on)
+        for segment in planned
+        if (days := segment.days.overlap(changed)) is not None
+    ]
+    revised = _merged(sorted((*kept, *new), key=lambda segment: segment.starts_on))
+    adjustment = reprice(
+        subscription_id, billed=billed, revised=revised, period=period, effective_on=effective_on
+    )
+    return adjustment, revised
+
+
 # Running the billing period -----------------------------------------------------------------
 
 

@@ -1,0 +1,233 @@
+"""Billing runs: renewals (invoices for the period containing a day) and period closes
+(closing documents for a calendar month), for every customer concerned.
+
+A run is a list of customers and one small transaction per customer
+(:func:`billing.invoices.service.bill_customer`, :func:`~billing.invoices.service.close_customer`),
+each idempotent under the customer's account lock. So a run may be repeated, run on two replicas
+at once, or die half-way: what committed stays, the rest is done by the next run, and nothing is
+issued twice. Customers are worked on by a few concurrent workers; the document counter is the
+one point they queue on, for the last moment of each transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import exists, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from billing.invoices import service as documents
+from billing.invoices.domain import Period, check_closable
+from billing.runs.models import BillingRun
+from vitrina_contracts.events.billing import Party
+from vitrina_kit.db import transaction
+from vitrina_kit.problems import NotFound, UnprocessableEntity
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_KEPT = 100
+"""A run records at most this many skipped customers with their reasons (and counts all)."""
+
+
+class RunKind(StrEnum):
+    RENEWALS = "renewals"
+    PERIOD_CLOSE = "period_close"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+class PeriodInFuture(UnprocessableEntity):
+    code = "period_in_future"
+    title = "The period has not started yet"
+
+    def __init__(self, on: date, today: date) -> None:
+        super().__init__(
+            f"Renewals for {on.isoformat()} cannot run on {today.isoformat()}: "
+            "invoices are issued when their period starts, not before.",
+            date=on.isoformat(),
+        )
+
+
+class RunNotFound(NotFound):
+    code = "billing_run_not_found"
+    title = "No such billing run"
+
+    def __init__(self, run_id: uuid.UUID) -> None:
+        super().__init__(f"There is no billing run {run_id}.", run_id=str(run_id))
+
+
+def run_period(kind: RunKind, on: date, *, today: date) -> Period:
+    """The calendar month a run concerns, refusing one that cannot be run yet."""
+    month = Period.month_of(on)
+    if kind is RunKind.RENEWALS:
+        if on > today:
+            raise PeriodInFuture(on, today)
+    else:
+        check_closable(month, run_on=today)
+    return month
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    kind: RunKind
+    on: date
+    period: Period
+    requested_by: str | None = None
+
+
+async def _customers(session: AsyncSession, request: RunRequest) -> Sequence[uuid.UUID]:
+    if request.kind is RunKind.RENEWALS:
+        # Subscriptions never invoiced (their first invoice waited for the catalog or the
+        # buyer), and paying ones with service on the day and no invoice covering it.
+        sql = """
+            SELECT DISTINCT s.customer_id FROM subscriptions s
+            WHERE (s.status NOT IN ('cancelled', 'expired')
+                   AND NOT EXISTS (SELECT 1 FROM billed_periods b
+                                   WHERE b.subscription_id = s.subscription_id))
+               OR (s.status NOT IN ('pending', 'trial')
+                   AND s.service_starts_on <= :on
+                   AND (s.service_ends_on IS NULL OR s.service_ends_on > :on)
+                   AND NOT EXISTS (SELECT 1 FROM billed_periods b
+                                   WHERE b.subscription_id = s.subscription_id
+                                     AND b.period_starts_on <= :on AND b.period_ends_on > :on))
+            ORDER BY 1"""
+        params: dict[str, Any] = {"on": request.on}
+    else:
+        sql = """
+            SELECT DISTINCT s.customer_id FROM subscriptions s
+            WHERE s.service_starts_on < :ends_on
+              AND (s.service_ends_on IS NULL OR s.service_ends_on > :starts_on)
+              AND NOT EXISTS (SELECT 1 FROM closing_documents c
+                              WHERE c.customer_id = s.customer_id
+                                AND c.period_starts_on = :starts_on)
+            ORDER BY 1"""
+        params = {"starts_on": request.period.starts_on, "ends_on": request.period.ends_on}
+    return list((await session.execute(text(sql), params)).scalars())
+
+
+Step = Callable[[AsyncSession, uuid.UUID], Coroutine[Any, Any, object]]
+
+
+async def execute(
+    sessions: async_sessionmaker[AsyncSession],
+    seller: Party,
+    request: RunRequest,
+    *,
+    concurrency: int = 4,
+) -> BillingRun:
+    """Run ``request`` to the end and return its record (what it did)."""
+    async with transaction(sessions) as session:
+        run = BillingRun(
+            run_id=uuid.uuid4(),
+            kind=request.kind.value,
+            run_on=request.on,
+            period_starts_on=request.period.starts_on,
+            period_ends_on=request.period.ends_on,
+            status=RunStatus.RUNNING.value,
+            requested_by=request.requested_by,
+            customers=0,
+            documents_issued=0,
+            customers_skipped=0,
+            skipped=[],
+        )
+        session.add(run)
+        customers = await _customers(session, request)
+
+    plans = documents.Plans()
+    if request.kind is RunKind.RENEWALS:
+
+        async def step(session: AsyncSession, customer_id: uuid.UUID) -> object:
+            return await documents.bill_customer(
+                session, seller, customer_id, on=request.on, plans=plans
+            )
+    else:
+
+        async def step(session: AsyncSession, customer_id: uuid.UUID) -> object:
+            return await documents.close_customer(
+                session, seller, customer_id, request.period, plans=plans
+            )
+
+    issued, skipped = 0, []
+    queue: asyncio.Queue[uuid.UUID] = asyncio.Queue()
+    for customer_id in customers:
+        queue.put_nowait(customer_id)
+
+    async def worker() -> None:
+        nonlocal issued
+        while not queue.empty():
+            customer_id = queue.get_nowait()
+            try:
+                async with transaction(sessions) as session:
+                    outcome = await step(session, customer_id)
+            except Exception as error:  # one customer's failure must not stop the others
+                logger.exception("billing run step failed", extra={"customer_id": str(customer_id)})
+                skipped.append(documents.Skipped(customer_id, f"failed: {type(error).__name__}"))
+                continue
+            if isinstance(outcome, documents.Skipped):
+                skipped.append(outcome)
+            elif outcome is not None:
+                issued += 1
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+
+    async with transaction(sessions) as session:
+        stored = await session.get(BillingRun, run.run_id)
+        assert stored is not None
+        run = stored
+        run.customers = len(customers)
+        run.documents_issued = issued
+        run.customers_skipped = len(skipped)
+        run.skipped = [
+            {"customer_id": str(item.customer_id), "reason": item.reason}
+            for item in skipped[:SKIPPED_KEPT]
+        ]
+        run.status = RunStatus.COMPLETED.value
+        run.finished_at = datetime.now(UTC)
+    return run
+
+
+async def completed(session: AsyncSession, kind: RunKind, *, on: date, period: Period) -> bool:
+    """Whether a run of ``kind`` already completed for this day (renewals) or period (close)."""
+    condition = (
+        BillingRun.run_on == on
+        if kind is RunKind.RENEWALS
+        else (BillingRun.period_starts_on == period.starts_on)
+    )
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    BillingRun.kind == kind.value,
+                    BillingRun.status == RunStatus.COMPLETED.value,
+                    condition,
+                )
+            )
+        )
+    )
+
+
+async def billing_calendar(
+    sessions: async_sessionmaker[AsyncSession], seller: Party, *, today: date, concurrency: int
+) -> None:
+    """What the calendar asks for today: today's renewals, and the close of the month that
+    ended, each once (an operator can always run either again through the API)."""
+    last_month = Period.month_of(Period.month_of(today).starts_on - timedelta(days=1))
+    wanted = [
+        RunRequest(RunKind.RENEWALS, today, Period.month_of(today), "calendar"),
+        RunRequest(RunKind.PERIOD_CLOSE, last_month.last_day, last_month, "calendar"),
+    ]
+    for request in wanted:
+        async with transaction(sessions) as session:
+            done = await completed(session, request.kind, on=request.on, period=request.period)
+        if not done:
+            await execute(sessions, seller, request, concurrency=concurrency)
