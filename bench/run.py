@@ -18,6 +18,7 @@ from pathlib import Path
 
 import catalog_browse
 import consumer
+import orders_place
 import outbox_relay
 
 RESULTS = Path(__file__).parent / "results"
@@ -32,6 +33,12 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
             products=1_000 if quick else 10_000,
             requests=20 if quick else 1_000,
             concurrency=4 if quick else 8,
+            rounds=rounds,
+            postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
+        ),
+        await orders_place.main(
+            requests=20 if quick else 2_000,
+            concurrency=4 if quick else 16,
             rounds=rounds,
             postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
         ),

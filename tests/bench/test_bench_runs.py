@@ -34,7 +34,7 @@ def test_the_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     names = [result["benchmark"] for result in summary["results"]]
-    assert names == ["outbox_relay", "consumer", *STOREFRONT]
+    assert names == ["outbox_relay", "consumer", *STOREFRONT, "orders_place"]
     for result in summary["results"]:
         unit = "msgs_per_s" if "msgs_per_s" in result["floor"] else "requests_per_s"
         assert result["floor"][unit] > 0
@@ -48,3 +48,4 @@ def test_the_benchmarks_run_and_report_ratios(tmp_path: Path) -> None:
     table = (tmp_path / "summary.md").read_text()
     assert "| outbox_relay" in table
     assert "| catalog_browse.search_common" in table
+    assert "| orders_place" in table
