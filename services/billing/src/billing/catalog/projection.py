@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.catalog.models import CatalogPlan, CatalogProduct, plan_pricing
 from billing.subscriptions.domain import PlanPricing
 from vitrina_contracts.events.catalog import PlanPriceScheduled, ProductSnapshot
+from vitrina_kit.projections import upsert_if_newer
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +31,8 @@ async def apply_product(session: AsyncSession, product: ProductSnapshot) -> bool
         "status": product.status,
         "version": product.version,
     }
-    statement = upsert(CatalogProduct).values(values)
-    applied = await session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=[CatalogProduct.product_id],
-            set_={
-                **{key: statement.excluded[key] for key in values if key != "product_id"},
-                "updated_at": func.now(),
-            },
-            where=CatalogProduct.version < statement.excluded.version,
-        ).returning(CatalogProduct.product_id)
-    )
-    if applied is None:
+    applied = await upsert_if_newer(session, CatalogProduct, values, key="product_id")
+    if not applied:
         return False  # stale or repeated: what we hold is as new or newer
     if not product.plans:
         return True

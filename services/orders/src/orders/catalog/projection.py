@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.catalog.models import CatalogPlan, CatalogProduct
 from vitrina_contracts.events.catalog import PlanPriceScheduled, ProductSnapshot
+from vitrina_kit.projections import upsert_if_newer
 
 logger = logging.getLogger(__name__)
 
@@ -45,19 +46,8 @@ async def apply_product(session: AsyncSession, product: ProductSnapshot) -> bool
         "status": product.status,
         "version": product.version,
     }
-    statement = upsert(CatalogProduct).values(values)
-    applied = await session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=[CatalogProduct.product_id],
-            set_={
-                **{key: statement.excluded[key] for key in values if key != "product_id"},
-                # Column onupdate defaults do not fire in ON CONFLICT DO UPDATE.
-                "updated_at": func.now(),
-            },
-            where=CatalogProduct.version < statement.excluded.version,
-        ).returning(CatalogProduct.product_id)
-    )
-    if applied is None:
+    applied = await upsert_if_newer(session, CatalogProduct, values, key="product_id")
+    if not applied:
         return False  # stale or repeated: what we hold is as new or newer
     await session.execute(
         delete(CatalogPlan).where(

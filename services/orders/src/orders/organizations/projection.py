@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.organizations.models import Organization
 from vitrina_contracts.events.identity import OrganizationSnapshot
+from vitrina_kit.projections import upsert_if_newer
 
 
 async def apply_organization(
@@ -31,16 +30,5 @@ async def apply_organization(
         "edo_participant_id": organization.edo_participant_id,
         "version": version,
     }
-    statement = upsert(Organization).values(values)
-    applied = await session.scalar(
-        statement.on_conflict_do_update(
-            index_elements=[Organization.organization_id],
-            set_={
-                **{key: statement.excluded[key] for key in values if key != "organization_id"},
-                # Column onupdate defaults do not fire in ON CONFLICT DO UPDATE.
-                "updated_at": func.now(),
-            },
-            where=Organization.version < statement.excluded.version,
-        ).returning(Organization.organization_id)
-    )
-    return applied is not None  # None: stale or repeated, what we hold is as new or newer
+    # False: stale or repeated, what we hold is as new or newer.
+    return await upsert_if_newer(session, Organization, values, key="organization_id")
