@@ -1,0 +1,1 @@
+"""Bank statements: the 1C client-bank exchange format, parsed into payment documents."""
