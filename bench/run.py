@@ -16,6 +16,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+import billing_close
 import catalog_browse
 import consumer
 import orders_place
@@ -42,11 +43,17 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
             rounds=rounds,
             postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
         ),
+        await billing_close.main(
+            subscriptions=2_000 if quick else 100_000,
+            rounds=rounds,
+            postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
+        ),
     ]
 
 
 def markdown(results: list[dict[str, object]]) -> str:
-    """Throughput benchmarks (msg/s) in one table, latency ones (req/s, p50/p99) in another."""
+    """Throughput benchmarks (msg/s) in one table, latency ones (req/s, p50/p99) in another,
+    batch runs (subscriptions/s) in a third."""
     throughput = [r for r in results if "msgs_per_s" in _side(r, "floor")]
     latency = [r for r in results if "requests_per_s" in _side(r, "floor")]
     lines: list[str] = []
@@ -78,6 +85,22 @@ def markdown(results: list[dict[str, object]]) -> str:
             f"| {floor['p50_ms']} / {floor['p99_ms']} | {measured['name']} "
             f"| {measured['requests_per_s']} | {measured['p50_ms']} / {measured['p99_ms']} "
             f"| {result['ratio']} |"
+        )
+    batch = [r for r in results if "subscriptions_per_s" in _side(r, "floor")]
+    if batch:
+        lines += [
+            *([""] if lines else []),
+            "| benchmark | floor | floor subscriptions/s | measured | measured subscriptions/s "
+            "| measured s | ratio |",
+            "|---|---|---:|---|---:|---:|---:|",
+        ]
+    for result in batch:
+        floor, measured = _side(result, "floor"), _side(result, "measured")
+        lines.append(
+            f"| {result['benchmark']} ({result['subscriptions']} subscriptions of "
+            f"{result['customers']} customers, median of {result['rounds']}) "
+            f"| {floor['name']} | {floor['subscriptions_per_s']} | {measured['name']} "
+            f"| {measured['subscriptions_per_s']} | {measured['seconds']} | {result['ratio']} |"
         )
     return "\n".join(lines) + "\n"
 

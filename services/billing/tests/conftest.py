@@ -20,6 +20,7 @@ from vitrina_contracts.envelope import build_envelope
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.events.catalog import PlanSnapshot, ProductPublished, ProductSnapshot
 from vitrina_contracts.events.identity import OrganizationUpdated
+from vitrina_contracts.events.integrations import BankPayment, BankPaymentImported
 from vitrina_contracts.events.orders import SubscriptionCreated, SubscriptionSnapshot
 from vitrina_contracts.layout import event_schema_path
 from vitrina_kit import db
@@ -63,13 +64,25 @@ def at(day: date) -> datetime:
     return datetime.combine(day, time(9, 0), tzinfo=UTC)
 
 
+_INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def new_inn() -> str:
+    """A fresh organization INN (ten digits, a valid check digit): a payer is found by it."""
+    head = f"77{uuid.uuid4().int % 10**7:07d}"
+    check = sum(int(d) * w for d, w in zip(head, _INN10_WEIGHTS, strict=True)) % 11 % 10
+    return f"{head}{check}"
+
+
 class World:
     """What identity, the catalog and orders tell billing, delivered through billing's own
     event map in the consumer's way (one transaction per event)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], database_url: str) -> None:
         self.sessions = sessions
+        self.database_url = database_url
         self.versions: dict[uuid.UUID, int] = {}
+        self.inns: dict[uuid.UUID, str] = {}
 
     async def deliver(self, event: Event, *, subject: uuid.UUID, on: date) -> None:
         version = self.versions.get(subject, 0) + 1
@@ -85,18 +98,26 @@ class World:
         async with transaction(self.sessions) as session:
             await HANDLERS[type(event)](session, message)
 
-    async def customer(self, *, customer_id: uuid.UUID | None = None) -> uuid.UUID:
+    async def customer(
+        self, *, customer_id: uuid.UUID | None = None, inn: str | None = None
+    ) -> uuid.UUID:
         customer_id = customer_id or uuid.uuid4()
         organization = OrganizationUpdated.example().organization.model_copy(
-            update={"organization_id": customer_id}
+            update={"organization_id": customer_id, "inn": inn or new_inn()}
         )
+        self.inns[customer_id] = organization.inn
         await self.deliver(
             OrganizationUpdated(organization=organization), subject=customer_id, on=date(2025, 1, 1)
         )
         return customer_id
 
     async def product(
-        self, *, unit_price: str = "450.00", vat_mode: str = "standard", period: str = "month"
+        self,
+        *,
+        unit_price: str = "450.00",
+        vat_mode: str = "standard",
+        period: str = "month",
+        partner_id: uuid.UUID | None = None,
     ) -> ProductSnapshot:
         example = ProductPublished.example().product
         plan = PlanSnapshot(
@@ -108,7 +129,13 @@ class World:
             unit_price=Decimal(unit_price),
             vat_mode=vat_mode,  # type: ignore[arg-type]
         )
-        product = example.model_copy(update={"product_id": uuid.uuid4(), "plans": (plan,)})
+        product = example.model_copy(
+            update={
+                "product_id": uuid.uuid4(),
+                "plans": (plan,),
+                "partner_id": partner_id or example.partner_id,
+            }
+        )
         await self.deliver(
             ProductPublished(product=product), subject=product.product_id, on=date(2025, 1, 1)
         )
@@ -142,10 +169,38 @@ class World:
         )
         return snapshot
 
+    async def pay(
+        self,
+        payer: uuid.UUID | None,
+        amount: str,
+        purpose: str,
+        *,
+        on: date = date(2025, 12, 5),
+        number: str | None = None,
+        bank_payment_id: uuid.UUID | None = None,
+        payer_inn: str | None = None,
+    ) -> BankPayment:
+        """A bank statement line from ``payer`` (its INN), as integrations imports it."""
+        line = BankPaymentImported.example().bank_payment.model_copy(
+            update={
+                "bank_payment_id": bank_payment_id or uuid.uuid4(),
+                "number": number or str(uuid.uuid4().int % 10**6),
+                "paid_on": on,
+                "amount": Decimal(amount),
+                "payer_inn": payer_inn or (self.inns[payer] if payer else new_inn()),
+                "payer_kpp": None,
+                "purpose": purpose,
+            }
+        )
+        await self.deliver(
+            BankPaymentImported(bank_payment=line), subject=line.bank_payment_id, on=on
+        )
+        return line
+
 
 @pytest.fixture
-def world(sessions: async_sessionmaker[AsyncSession]) -> World:
-    return World(sessions)
+def world(sessions: async_sessionmaker[AsyncSession], database_url: str) -> World:
+    return World(sessions, database_url)
 
 
 class Outbox:

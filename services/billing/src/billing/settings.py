@@ -1,8 +1,10 @@
+from decimal import Decimal
 from uuid import UUID
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from billing.dunning.domain import DunningPolicy
 from vitrina_contracts.events.base import Inn, Kpp
 from vitrina_kit.settings import ServiceSettings
 
@@ -39,3 +41,30 @@ class BillingSettings(ServiceSettings):
         description="How often the worker runs the billing calendar (today's renewals, closing "
         "the month just ended); each run is idempotent, so a short interval only costs queries.",
     )
+
+    dunning_reminder_offsets: tuple[int, ...] = Field(
+        default=(1, 5, 10),
+        description="Days after the due date a reminder is recorded (JSON list in the env).",
+    )
+    dunning_grace_days: int = Field(
+        default=10,
+        ge=0,
+        le=365,
+        description="Days after the due date billing counts the suspension as asked for. Keep it "
+        "equal to ORDERS_SUSPENSION_GRACE_DAYS: orders suspends on invoice.overdue after its own "
+        "grace (billing.dunning.service says why).",
+    )
+    dunning_interval_seconds: float = Field(
+        default=3600, ge=1, description="How often the worker runs the dunning check."
+    )
+    default_commission_percent: Decimal = Field(
+        default=Decimal("20.00"),
+        ge=0,
+        le=100,
+        decimal_places=2,
+        description="The marketplace's commission for a partner without a rate of its own.",
+    )
+
+    @property
+    def dunning_policy(self) -> DunningPolicy:
+        return DunningPolicy(self.dunning_reminder_offsets, self.dunning_grace_days)

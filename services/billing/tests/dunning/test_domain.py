@@ -47,7 +47,7 @@ def test_a_daily_check_marks_once_reminds_at_each_offset_and_asks_to_suspend_onc
         (1, True, 1, False),
         (5, False, 5, False),
         (10, False, 10, False),
-        (15, False, None, True),
+        (14, False, None, True),
     ]
 
 

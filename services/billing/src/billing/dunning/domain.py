@@ -6,7 +6,8 @@ scheduled check asks :func:`dunning_actions` for each open invoice and does what
 * mark the invoice overdue (``invoice.overdue``), once;
 * send the reminder for the latest offset reached (days after the due date, e.g. 1, 5, 10);
   a check that missed days sends one reminder, not a burst, and skips the ones it passed;
-* past the grace period (more than ``grace_days`` after the due date), ask for suspension
+* once the grace period is over (from the day ``grace_days`` after the due date: the same
+  day orders' own grace ends, so the two services agree on the date), ask for suspension
   once; orders suspends an active subscription (or expires a pending one).
 
 A paid or voided invoice needs nothing; a payment stops dunning, and orders resumes.
@@ -85,7 +86,7 @@ def dunning_actions(
         return DunningActions(state=state)
     reached = frozenset(d for d in policy.reminder_offsets if d <= overdue)
     pending = reached - state.reminders_done
-    suspend = overdue > policy.grace_days and not state.suspension_requested
+    suspend = overdue >= policy.grace_days and not state.suspension_requested
     return DunningActions(
         mark_overdue=not state.marked_overdue,
         reminder=max(pending) if pending else None,

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,6 +50,13 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         Index("ix_invoices_customer_page", "customer_id", "created_at", "invoice_id"),
+        # The dunning check walks open invoices by due date.
+        Index(
+            "ix_invoices_open_due_on",
+            "due_on",
+            "invoice_id",
+            postgresql_where=text("status IN ('issued', 'overdue')"),
+        ),
     )
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -1,8 +1,10 @@
 """The printable invoice for payment (счёт на оплату) as HTML, from its contract form.
 
 A string template with every value escaped: no template engine is installed, and one page does
-not need one. PDF is not produced here: no maintained pure-Python PDF library is installed, and
-browsers print this page to PDF faithfully.
+not need one. PDF is not produced here: fpdf2 (well kept, pure Python) draws Cyrillic only with a
+TrueType font embedded, its built-in PDF fonts are Latin-1, and no well-kept PyPI package ships
+a Cyrillic TTF (reportlab's bundled Vera is Latin only; matplotlib's DejaVu would be a plotting
+library installed for one font file). Browsers print this page to PDF faithfully meanwhile.
 """
 
 from __future__ import annotations

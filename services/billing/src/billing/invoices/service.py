@@ -49,6 +49,7 @@ from billing.invoices.numbering import DocumentKind, DocumentNumber
 from billing.invoices.printing import invoice_html
 from billing.money import ZERO
 from billing.organizations.models import Organization
+from billing.payments.models import AllocationSource, PaymentAllocation
 from billing.subscriptions.domain import (
     Entry,
     PlanPricing,
@@ -334,6 +335,19 @@ async def issue_invoice(
         for bill in bills
         if bill.period is not None
     )
+    if application.applied > ZERO:
+        # The advance paid (part of) it: recorded like any payment, so the invoice's money
+        # can always be traced to where it came from.
+        session.add(
+            PaymentAllocation(
+                allocation_id=uuid.uuid4(),
+                payment_id=None,
+                invoice_id=invoice_id,
+                customer_id=account.customer_id,
+                source=AllocationSource.BALANCE.value,
+                amount=application.applied,
+            )
+        )
     account.store(application.account)
     await session.flush()
     tenant = str(account.customer_id)

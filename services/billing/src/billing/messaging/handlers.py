@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billing.catalog import projection as catalog
 from billing.invoices import documents, service
 from billing.organizations import projection as organizations
+from billing.payments import service as payments
 from billing.settings import BillingSettings
 from billing.subscriptions import projection as subscriptions
 from billing.subscriptions.projection import day_of
@@ -21,6 +22,7 @@ from vitrina_contracts.events.catalog import (
     ProductRevised,
 )
 from vitrina_contracts.events.identity import OrganizationRegistered, OrganizationUpdated
+from vitrina_contracts.events.integrations import BankPaymentImported
 from vitrina_contracts.events.orders import (
     SubscriptionActivated,
     SubscriptionCancelled,
@@ -119,6 +121,14 @@ async def on_subscription_changed(
     )
 
 
+async def on_bank_payment_imported(
+    session: AsyncSession, message: Received[BankPaymentImported]
+) -> None:
+    """Record and match the statement line; a line seen before (even under another event or
+    bank payment id) is dropped by its own unique key."""
+    await payments.receive_bank_payment(session, message.event.bank_payment)
+
+
 HANDLERS: Mapping[type[Event], Handler] = {
     OrganizationRegistered: on_organization_snapshot,
     OrganizationUpdated: on_organization_snapshot,
@@ -133,4 +143,5 @@ HANDLERS: Mapping[type[Event], Handler] = {
     SubscriptionExpired: on_subscription_state,
     SubscriptionChanged: on_subscription_changed,
     SubscriptionCancelled: on_subscription_changed,
+    BankPaymentImported: on_bank_payment_imported,
 }

@@ -13,6 +13,7 @@ from sqlalchemy import select, tuple_
 from billing.dependencies import SessionsDep, SettingsDep
 from billing.invoices.documents import seller
 from billing.runs import service
+from billing.runs.jobs import rules
 from billing.runs.models import BillingRun
 from billing.runs.schemas import RunCreate, RunPage, RunRead
 from vitrina_kit.api import SessionDep
@@ -41,8 +42,9 @@ async def start_run(
     sessions: SessionsDep,
     idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Run renewals or a period close now and answer what it did. Each customer's documents
-    commit on their own, so a repeated or concurrent run issues nothing twice."""
+    """Run renewals, a period close, the dunning check or settlements now and answer what it
+    did. Each customer's (partner's) documents commit on their own, so a repeated or
+    concurrent run issues nothing twice."""
     _operator(caller)
     today = datetime.now(UTC).date()
     request = service.RunRequest(
@@ -53,7 +55,11 @@ async def start_run(
     )
     return await idempotency.respond(
         lambda: service.execute(
-            sessions, seller(settings), request, concurrency=settings.run_concurrency
+            sessions,
+            seller(settings),
+            request,
+            concurrency=settings.run_concurrency,
+            rules=rules(settings),
         ),
         response_model=RunRead,
         location=lambda run: f"/billing-runs/{run.run_id}",

@@ -13,7 +13,9 @@ class RunCreate(RequestModel):
     kind: RunKind
     date: dt.date = Field(
         description="renewals: invoice the periods containing this day (not after today); "
-        "period_close: close the calendar month of this day (once it is over)."
+        "period_close: close the calendar month of this day (once it is over); dunning: the "
+        "check as of this day (not after today); settlements: partners' settlements for the "
+        "calendar month of this day (once it is over)."
     )
 
 
@@ -30,8 +32,13 @@ class RunRead(ResponseModel):
     period_ends_on: dt.date
     status: str
     requested_by: str | None
-    customers: int = Field(description="Customers the run had work for.")
-    documents_issued: int
+    customers: int = Field(
+        description="Customers the run had work for (partners, for settlements)."
+    )
+    documents_issued: int = Field(
+        description="Invoices, closing documents or settlements issued; for dunning, the "
+        "invoices newly marked overdue."
+    )
     customers_skipped: int
     skipped: list[SkippedCustomer] = Field(description="Up to 100, with the reason.")
     started_at: dt.datetime

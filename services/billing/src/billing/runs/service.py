@@ -1,12 +1,15 @@
-"""Billing runs: renewals (invoices for the period containing a day) and period closes
-(closing documents for a calendar month), for every customer concerned.
+"""Billing runs: renewals (invoices for the period containing a day), period closes (closing
+documents for a calendar month), for every customer concerned; the dunning check as of a day;
+partners' settlements for a month.
 
 A run is a list of customers and one small transaction per customer
 (:func:`billing.invoices.service.bill_customer`, :func:`~billing.invoices.service.close_customer`),
 each idempotent under the customer's account lock. So a run may be repeated, run on two replicas
 at once, or die half-way: what committed stays, the rest is done by the next run, and nothing is
 issued twice. Customers are worked on by a few concurrent workers; the document counter is the
-one point they queue on, for the last moment of each transaction.
+one point they queue on, for the last moment of each transaction. Settlements go the same way
+with partners for customers; dunning goes through the open invoices in batches
+(:mod:`billing.dunning.service`).
 """
 
 from __future__ import annotations
@@ -15,20 +18,24 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from billing.dunning.domain import DunningPolicy
+from billing.dunning.service import dunning_check
 from billing.invoices import service as documents
 from billing.invoices.domain import Period, check_closable
 from billing.runs.models import BillingRun
+from billing.settlements import service as settlements
 from vitrina_contracts.events.billing import Party
 from vitrina_kit.db import transaction
-from vitrina_kit.problems import NotFound, UnprocessableEntity
+from vitrina_kit.problems import Conflict, NotFound, UnprocessableEntity
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,13 @@ SKIPPED_KEPT = 100
 class RunKind(StrEnum):
     RENEWALS = "renewals"
     PERIOD_CLOSE = "period_close"
+    DUNNING = "dunning"
+    SETTLEMENTS = "settlements"
+
+    @property
+    def is_for_a_day(self) -> bool:
+        """Runs as of a day (not after today), rather than for a month that is over."""
+        return self in {RunKind.RENEWALS, RunKind.DUNNING}
 
 
 class RunStatus(StrEnum):
@@ -52,9 +66,21 @@ class PeriodInFuture(UnprocessableEntity):
 
     def __init__(self, on: date, today: date) -> None:
         super().__init__(
-            f"Renewals for {on.isoformat()} cannot run on {today.isoformat()}: "
-            "invoices are issued when their period starts, not before.",
+            f"A run as of {on.isoformat()} cannot run on {today.isoformat()}: invoices are "
+            "issued when their period starts, and nothing is overdue before its day.",
             date=on.isoformat(),
+        )
+
+
+class PeriodNotClosed(Conflict):
+    code = "period_not_closed"
+    title = "The month's closing documents are not issued yet"
+
+    def __init__(self, period: Period) -> None:
+        super().__init__(
+            f"Settlements for {period.starts_on:%m.%Y} are built from the month's closing "
+            "documents: run its period_close first.",
+            period_start=period.starts_on.isoformat(),
         )
 
 
@@ -69,7 +95,7 @@ class RunNotFound(NotFound):
 def run_period(kind: RunKind, on: date, *, today: date) -> Period:
     """The calendar month a run concerns, refusing one that cannot be run yet."""
     month = Period.month_of(on)
-    if kind is RunKind.RENEWALS:
+    if kind.is_for_a_day:
         if on > today:
             raise PeriodInFuture(on, today)
     else:
@@ -85,7 +111,22 @@ class RunRequest:
     requested_by: str | None = None
 
 
-async def _customers(session: AsyncSession, request: RunRequest) -> Sequence[uuid.UUID]:
+@dataclass(frozen=True)
+class RunRules:
+    """What runs need of the settings besides the seller."""
+
+    dunning: DunningPolicy = field(default_factory=DunningPolicy)
+    default_commission: Decimal = Decimal("20.00")
+
+
+async def _customers(
+    session: AsyncSession, request: RunRequest, seller: Party
+) -> Sequence[uuid.UUID]:
+    """Whom the run works on: customers, or partners for settlements."""
+    if request.kind is RunKind.SETTLEMENTS:
+        return await settlements.partners_to_settle(
+            session, request.period, operator_id=seller.organization_id
+        )
     if request.kind is RunKind.RENEWALS:
         # Subscriptions never invoiced (their first invoice waited for the catalog or the
         # buyer), and paying ones with service on the day and no invoice covering it.
@@ -124,8 +165,21 @@ async def execute(
     request: RunRequest,
     *,
     concurrency: int = 4,
+    rules: RunRules = RunRules(),
 ) -> BillingRun:
-    """Run ``request`` to the end and return its record (what it did)."""
+    """Run ``request`` to the end and return its record (what it did).
+
+    Raises:
+        PeriodNotClosed: settlements for a month whose period close has not completed (a
+            settlement is issued once, so it must not be built from half the documents).
+    """
+    if request.kind is RunKind.SETTLEMENTS:
+        async with transaction(sessions) as session:
+            closed = await completed(
+                session, RunKind.PERIOD_CLOSE, on=request.on, period=request.period
+            )
+        if not closed:
+            raise PeriodNotClosed(request.period)
     async with transaction(sessions) as session:
         run = BillingRun(
             run_id=uuid.uuid4(),
@@ -141,10 +195,23 @@ async def execute(
             skipped=[],
         )
         session.add(run)
-        customers = await _customers(session, request)
+        customers = (
+            [] if request.kind is RunKind.DUNNING else await _customers(session, request, seller)
+        )
 
     plans = documents.Plans()
-    if request.kind is RunKind.RENEWALS:
+    if request.kind is RunKind.SETTLEMENTS:
+
+        async def step(session: AsyncSession, customer_id: uuid.UUID) -> object:
+            # The run's "customers" are the partners here.
+            return await settlements.settle_partner(
+                session,
+                customer_id,
+                request.period,
+                operator_id=seller.organization_id,
+                default_rate=rules.default_commission,
+            )
+    elif request.kind is RunKind.RENEWALS:
 
         async def step(session: AsyncSession, customer_id: uuid.UUID) -> object:
             return await documents.bill_customer(
@@ -179,12 +246,16 @@ async def execute(
                 issued += 1
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    concerned = len(customers)
+    if request.kind is RunKind.DUNNING:
+        dunned = await dunning_check(sessions, on=request.on, policy=rules.dunning)
+        concerned, issued = len(dunned.customers), dunned.marked_overdue
 
     async with transaction(sessions) as session:
         stored = await session.get(BillingRun, run.run_id)
         assert stored is not None
         run = stored
-        run.customers = len(customers)
+        run.customers = concerned
         run.documents_issued = issued
         run.customers_skipped = len(skipped)
         run.skipped = [
@@ -200,7 +271,7 @@ async def completed(session: AsyncSession, kind: RunKind, *, on: date, period: P
     """Whether a run of ``kind`` already completed for this day (renewals) or period (close)."""
     condition = (
         BillingRun.run_on == on
-        if kind is RunKind.RENEWALS
+        if kind.is_for_a_day
         else (BillingRun.period_starts_on == period.starts_on)
     )
     return bool(
@@ -217,17 +288,36 @@ async def completed(session: AsyncSession, kind: RunKind, *, on: date, period: P
 
 
 async def billing_calendar(
-    sessions: async_sessionmaker[AsyncSession], seller: Party, *, today: date, concurrency: int
+    sessions: async_sessionmaker[AsyncSession],
+    seller: Party,
+    *,
+    today: date,
+    concurrency: int,
+    rules: RunRules = RunRules(),
 ) -> None:
-    """What the calendar asks for today: today's renewals, and the close of the month that
-    ended, each once (an operator can always run either again through the API)."""
+    """What the calendar asks for today: today's renewals, the close of the month that ended
+    and then its partners' settlements (from the closing documents just issued), each once (an
+    operator can always run any of them again through the API)."""
     last_month = Period.month_of(Period.month_of(today).starts_on - timedelta(days=1))
     wanted = [
         RunRequest(RunKind.RENEWALS, today, Period.month_of(today), "calendar"),
         RunRequest(RunKind.PERIOD_CLOSE, last_month.last_day, last_month, "calendar"),
+        RunRequest(RunKind.SETTLEMENTS, last_month.last_day, last_month, "calendar"),
     ]
     for request in wanted:
-        async with transaction(sessions) as session:
-            done = await completed(session, request.kind, on=request.on, period=request.period)
-        if not done:
-            await execute(sessions, seller, request, concurrency=concurrency)
+        await run_once(sessions, seller, request, concurrency=concurrency, rules=rules)
+
+
+async def run_once(
+    sessions: async_sessionmaker[AsyncSession],
+    seller: Party,
+    request: RunRequest,
+    *,
+    concurrency: int,
+    rules: RunRules,
+) -> None:
+    """Run ``request`` unless a run of its kind completed for its day (or month) already."""
+    async with transaction(sessions) as session:
+        done = await completed(session, request.kind, on=request.on, period=request.period)
+    if not done:
+        await execute(sessions, seller, request, concurrency=concurrency, rules=rules)
