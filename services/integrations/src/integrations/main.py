@@ -4,18 +4,33 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from integrations.bank.router import router as bank_router
+from integrations.connectors.jobs import SECRETS_REENCRYPTION
+from integrations.connectors.router import router as connectors_router
 from integrations.database import Base
+from integrations.edo.jobs import EDO_SENDER, EDO_TRACKER
+from integrations.edo.router import router as edo_router
 from integrations.messaging.handlers import HANDLERS
 from integrations.settings import IntegrationsSettings
-from vitrina_kit.service import Service, build_app
+from integrations.webhooks.dispatcher import dispatch_interval, dispatch_round
+from integrations.webhooks.router import router as webhooks_router
+from vitrina_kit.service import PeriodicJob, Service, build_app
 
 SERVICE = Service(
     name="integrations",
     title="Vitrina integrations",
     description="EDO operators, 1C, banks, partner webhooks; UPD generation.",
     settings=IntegrationsSettings,
-    routers=[],
+    routers=[connectors_router, edo_router, bank_router, webhooks_router],
     handlers=HANDLERS,
+    jobs=[
+        EDO_SENDER,
+        EDO_TRACKER,
+        SECRETS_REENCRYPTION,
+        PeriodicJob(
+            name="webhook-deliveries", run=dispatch_round, interval_seconds=dispatch_interval
+        ),
+    ],
     migrations=Path(__file__).parent / "migrations",
     metadata=Base.metadata,
 )

@@ -1,0 +1,115 @@
+"""The sender's rounds against the simulator when the operator keeps failing, and a closing
+document whose buyer has no EDO participant id yet."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from integrations.connectors.models import Connector
+from integrations.connectors.vault import SecretVault
+from integrations.edo import service
+from integrations.edo.models import EdoDocument
+from integrations.settings import DEV_CONNECTOR_ENCRYPTION_KEY, IntegrationsSettings
+from vitrina_contracts.events.billing import ClosingDocumentIssued
+from vitrina_kit import db
+from vitrina_kit.db import transaction
+
+from .conftest import OPERATOR_BOX, Outbox
+
+SIGNER = service.signer_of(IntegrationsSettings())
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = db.create_engine(database_url, pool_size=2)
+    yield db.create_session_factory(engine)
+    await engine.dispose()
+
+
+async def test_an_operator_that_keeps_failing_fails_the_document_after_the_last_round(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    edo_simulator: str,
+    outbox: Outbox,
+) -> None:
+    issued = ClosingDocumentIssued.example()
+    closing = issued.document.model_copy(update={"document_id": uuid.uuid4()})
+    async with transaction(sessions) as session:
+        session.add(
+            Connector(
+                connector_id=uuid.uuid4(),
+                organization_id=closing.seller.organization_id,
+                kind="edo_operator",
+                name="diadoc",
+                endpoint_url=edo_simulator,
+                auth_method="oauth2_client_credentials",
+                token_url=f"{edo_simulator}/oauth/token",
+                login="vitrina",
+                options={"box_id": OPERATOR_BOX},
+                secrets_encrypted=SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY).encrypt(
+                    {"client_secret": "operator-secret"}
+                ),
+                enabled=True,
+                version=1,
+            )
+        )
+        await service.record_closing_document(
+            session, closing, signer=SIGNER, now=datetime.now(UTC)
+        )
+    async with httpx.AsyncClient(base_url=edo_simulator) as http:
+        fault = {"path": "/V3/PostMessage", "times": 100, "status": 503}
+        assert (await http.post("/simulator/faults", json=fault)).status_code == 204
+
+    settings = IntegrationsSettings(
+        database_url=database_url,
+        edo_send_attempts_per_round=2,
+        edo_send_retry_base_seconds=0.01,
+        edo_send_interval_seconds=0.01,
+        edo_send_max_rounds=3,
+    )
+    for _ in range(3):
+        assert await service.send_due(sessions, settings) == 0
+        await asyncio.sleep(0.1)
+
+    async with transaction(sessions) as session:
+        document = await session.scalar(
+            select(EdoDocument).where(EdoDocument.document_id == closing.document_id)
+        )
+    assert document is not None
+    assert document.status == "failed"
+    assert document.send_rounds == 3
+    assert document.reason is not None
+    assert "HTTP 503" in document.reason
+    async with httpx.AsyncClient(base_url=edo_simulator) as http:
+        stats = (await http.get("/simulator/stats")).json()
+        assert stats["fault /V3/PostMessage"] == 6  # 3 rounds × 2 quick attempts
+        assert (await http.get("/simulator/messages")).json() == []
+    assert await outbox.types(subject=closing.document_id) == ["edo_document.failed"]
+
+
+async def test_a_buyer_without_an_edo_id_yet_is_retried_not_failed(
+    sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+) -> None:
+    example = ClosingDocumentIssued.example().document
+    closing = example.model_copy(
+        update={
+            "document_id": uuid.uuid4(),
+            "buyer": example.buyer.model_copy(update={"edo_participant_id": None}),
+        }
+    )
+    with pytest.raises(service.EdoParticipantUnknown, match="buyer"):
+        async with transaction(sessions) as session:
+            await service.record_closing_document(
+                session, closing, signer=SIGNER, now=datetime.now(UTC)
+            )
+    async with transaction(sessions) as session:
+        assert await session.scalar(select(func.count()).select_from(EdoDocument)) == 0
+    assert await outbox.types(subject=closing.document_id) == []
