@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from integrations.connectors.client import ConnectorClient
 from integrations.connectors.models import Connector
 from integrations.connectors.oauth import ReauthorizationNeeded
-from integrations.connectors.vault import SecretVault
 from integrations.settings import DEV_CONNECTOR_ENCRYPTION_KEY
 from vitrina_kit.db import transaction
 from vitrina_kit.testing.database import query
+from vitrina_kit.vault import Vault
 
 from .conftest import OPERATOR_BOX
 
-VAULT = SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY)
+VAULT = Vault(DEV_CONNECTOR_ENCRYPTION_KEY)
 
 
 async def add_connector(

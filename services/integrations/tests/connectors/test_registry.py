@@ -10,9 +10,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.connectors.service import reencrypt_stored_secrets
-from integrations.connectors.vault import SecretVault
 from integrations.settings import DEV_CONNECTOR_ENCRYPTION_KEY
 from vitrina_kit.testing.database import query
+from vitrina_kit.vault import Vault
 
 SECRET = "s3cr3t-сикрет-value"
 
@@ -64,7 +64,7 @@ async def test_secrets_are_write_only_and_encrypted_at_rest(
         id=connector_id,
     )
     assert SECRET not in rows[0].raw
-    assert SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY).decrypt(rows[0].secrets_encrypted) == {
+    assert Vault(DEV_CONNECTOR_ENCRYPTION_KEY).decrypt(rows[0].secrets_encrypted) == {
         "client_secret": SECRET
     }
 
@@ -126,7 +126,7 @@ async def test_new_secrets_replace_the_old_and_still_never_show(
         "SELECT secrets_encrypted FROM connectors WHERE connector_id = CAST(:id AS uuid)",
         id=connector_id,
     )
-    vault = SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY)
+    vault = Vault(DEV_CONNECTOR_ENCRYPTION_KEY)
     assert vault.decrypt(rows[0].secrets_encrypted) == {"client_secret": "rotated-by-the-customer"}
 
 
@@ -138,7 +138,7 @@ async def test_key_rotation_moves_every_secret_to_the_new_key(
 ) -> None:
     connector_id = (await create(client, business)).json()["connector_id"]
     new_key = Fernet.generate_key().decode()
-    rotated = SecretVault(f"{new_key},{DEV_CONNECTOR_ENCRYPTION_KEY}")
+    rotated = Vault(f"{new_key},{DEV_CONNECTOR_ENCRYPTION_KEY}")
 
     assert await reencrypt_stored_secrets(sessions, rotated) == 1
     assert await reencrypt_stored_secrets(sessions, rotated) == 0  # nothing left on the old key
@@ -149,5 +149,5 @@ async def test_key_rotation_moves_every_secret_to_the_new_key(
         id=connector_id,
     )
     # The old key can now be dropped: the new one alone opens every secret.
-    assert SecretVault(new_key).decrypt(rows[0].secrets_encrypted) == {"client_secret": SECRET}
-    assert not SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY).is_current(rows[0].secrets_encrypted)
+    assert Vault(new_key).decrypt(rows[0].secrets_encrypted) == {"client_secret": SECRET}
+    assert not Vault(DEV_CONNECTOR_ENCRYPTION_KEY).is_current(rows[0].secrets_encrypted)

@@ -14,13 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.connectors.models import Connector
-from integrations.connectors.vault import SecretVault
 from integrations.edo import service
 from integrations.edo.models import EdoDocument
 from integrations.settings import DEV_CONNECTOR_ENCRYPTION_KEY, IntegrationsSettings
 from vitrina_contracts.events.billing import ClosingDocumentIssued
 from vitrina_kit import db
 from vitrina_kit.db import transaction
+from vitrina_kit.vault import Vault
 
 from .conftest import OPERATOR_BOX, Outbox
 
@@ -54,7 +54,7 @@ async def test_an_operator_that_keeps_failing_fails_the_document_after_the_last_
                 token_url=f"{edo_simulator}/oauth/token",
                 login="vitrina",
                 options={"box_id": OPERATOR_BOX},
-                secrets_encrypted=SecretVault(DEV_CONNECTOR_ENCRYPTION_KEY).encrypt(
+                secrets_encrypted=Vault(DEV_CONNECTOR_ENCRYPTION_KEY).encrypt(
                     {"client_secret": "operator-secret"}
                 ),
                 enabled=True,

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.keys import domain, repository
 from identity.keys.models import SigningKey
-from identity.keys.vault import KeyVault
 from identity.settings import IdentitySettings
+from vitrina_kit.vault import Vault, vault_for
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
@@ -27,19 +27,14 @@ class ActiveKey:
     private_key: ECKey
 
 
-def vault(settings: IdentitySettings) -> KeyVault:
-    return _vault(settings.key_encryption_keys.get_secret_value())
-
-
-@lru_cache(maxsize=8)
-def _vault(encryption_keys: str) -> KeyVault:
-    return KeyVault(encryption_keys)
+def vault(settings: IdentitySettings) -> Vault:
+    return vault_for(settings.key_encryption_keys.get_secret_value())
 
 
 @lru_cache(maxsize=32)
 def _private_key(ciphertext: str, encryption_keys: str) -> ECKey:
     # Decrypting and parsing once per key and process, not once per token.
-    return ECKey.import_key(_vault(encryption_keys).decrypt(ciphertext))
+    return ECKey.import_key(vault_for(encryption_keys).decrypt(ciphertext))
 
 
 def public_jwk(key: SigningKey) -> dict[str, Any]:

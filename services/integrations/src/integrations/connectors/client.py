@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from integrations.connectors import oauth
 from integrations.connectors.domain import OAUTH_METHODS
 from integrations.connectors.models import Connector
-from integrations.connectors.vault import SecretVault
 from vitrina_kit.db import transaction
+from vitrina_kit.vault import Vault
 
 
 class ConnectorClient:
@@ -29,7 +29,7 @@ class ConnectorClient:
         connector: Connector,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        vault: SecretVault,
+        vault: Vault,
         refresh_leeway: timedelta,
         timeout: float,
     ) -> None:

@@ -7,10 +7,10 @@ from typing import cast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.connectors.service import reencrypt_stored_secrets
-from integrations.connectors.vault import vault_for
 from integrations.settings import IntegrationsSettings
 from vitrina_kit.service import PeriodicJob
 from vitrina_kit.settings import ServiceSettings
+from vitrina_kit.vault import vault_for
 
 
 def _own(settings: ServiceSettings) -> IntegrationsSettings:

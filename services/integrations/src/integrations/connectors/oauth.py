@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.connectors.models import Connector, ConnectorToken
-from integrations.connectors.vault import SecretVault
+from vitrina_kit.vault import Vault
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Token:
 
 
 async def stored_token(
-    session: AsyncSession, vault: SecretVault, connector_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, vault: Vault, connector_id: uuid.UUID, *, lock: bool = False
 ) -> Token | None:
     query = select(ConnectorToken).where(ConnectorToken.connector_id == connector_id)
     row = await session.scalar(query.with_for_update() if lock else query)
@@ -73,7 +73,7 @@ async def stored_token(
 
 
 async def store_token(
-    session: AsyncSession, vault: SecretVault, connector_id: uuid.UUID, token: Token, now: datetime
+    session: AsyncSession, vault: Vault, connector_id: uuid.UUID, token: Token, now: datetime
 ) -> None:
     secrets = {"access_token": token.access_token, "token_type": token.token_type}
     if token.refresh_token:
@@ -95,7 +95,7 @@ async def store_token(
 
 async def renew_token(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Vault,
     connector: Connector,
     *,
     stale: str | None,
@@ -130,7 +130,7 @@ async def renew_token(
 
 async def exchange_authorization_code(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Vault,
     connector: Connector,
     *,
     code: str,

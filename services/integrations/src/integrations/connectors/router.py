@@ -15,12 +15,12 @@ from integrations.connectors.schemas import (
     ConnectorRead,
     ConnectorUpdate,
 )
-from integrations.connectors.vault import SecretVault, vault_for
 from integrations.settings import IntegrationsSettings
 from vitrina_kit.api import SessionDep
 from vitrina_kit.auth import Caller, requires
 from vitrina_kit.idempotency import IdempotencyDep
 from vitrina_kit.problems import PROBLEM_RESPONSES, UnprocessableEntity
+from vitrina_kit.vault import Vault, vault_for
 
 router = APIRouter(prefix="/connectors", tags=["connectors"], responses=PROBLEM_RESPONSES)
 
@@ -35,12 +35,12 @@ def _settings(request: Request) -> IntegrationsSettings:
     return settings
 
 
-def _vault(request: Request) -> SecretVault:
+def _vault(request: Request) -> Vault:
     return vault_for(_settings(request).connector_encryption_keys.get_secret_value())
 
 
 SettingsDep = Annotated[IntegrationsSettings, Depends(_settings)]
-VaultDep = Annotated[SecretVault, Depends(_vault)]
+VaultDep = Annotated[Vault, Depends(_vault)]
 
 
 class AuthorizationRefused(UnprocessableEntity):
@@ -66,7 +66,7 @@ async def create_connector(
 
 
 async def _created(
-    session: SessionDep, caller: Caller, body: ConnectorCreate, vault: SecretVault
+    session: SessionDep, caller: Caller, body: ConnectorCreate, vault: Vault
 ) -> ConnectorRead:
     return ConnectorRead.of(await service.create_connector(session, caller, body, vault))
 

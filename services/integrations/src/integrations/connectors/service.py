@@ -15,11 +15,11 @@ from integrations.connectors import repository
 from integrations.connectors.domain import configuration_problems
 from integrations.connectors.models import Connector, ConnectorToken
 from integrations.connectors.schemas import ConnectorCreate, ConnectorUpdate
-from integrations.connectors.vault import SecretVault
 from vitrina_kit.auth import Caller
 from vitrina_kit.db import transaction
 from vitrina_kit.pagination import decode_cursor, encode_cursor
 from vitrina_kit.problems import Conflict, NotFound, UnprocessableEntity
+from vitrina_kit.vault import Vault
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _plain(secrets: Mapping[str, SecretStr]) -> dict[str, str]:
 
 
 async def create_connector(
-    session: AsyncSession, caller: Caller, body: ConnectorCreate, vault: SecretVault
+    session: AsyncSession, caller: Caller, body: ConnectorCreate, vault: Vault
 ) -> Connector:
     owner = body.organization_id or caller.organization_id
     if owner != caller.organization_id and not caller.is_operator:
@@ -121,7 +121,7 @@ async def update_connector(
     caller: Caller,
     connector_id: uuid.UUID,
     body: ConnectorUpdate,
-    vault: SecretVault,
+    vault: Vault,
 ) -> Connector:
     connector = await get_connector(session, caller, connector_id)
     changes = body.model_dump(exclude_unset=True, exclude={"secrets"})
@@ -169,9 +169,7 @@ def _raise_if_any(problems: Sequence[str]) -> None:
         raise ConnectorMisconfigured(problems)
 
 
-async def reencrypt_stored_secrets(
-    sessions: async_sessionmaker[AsyncSession], vault: SecretVault
-) -> int:
+async def reencrypt_stored_secrets(sessions: async_sessionmaker[AsyncSession], vault: Vault) -> int:
     """Move every secret and token still under an older key to the newest; how many moved.
 
     Run after prepending a new key to the setting; once it reports nothing left, the old key

@@ -36,7 +36,6 @@ from integrations.connectors import repository as connectors
 from integrations.connectors.client import ConnectorClient
 from integrations.connectors.models import Connector
 from integrations.connectors.oauth import ConnectorAuthError, TokenEndpointUnavailable
-from integrations.connectors.vault import vault_for
 from integrations.edo import domain
 from integrations.edo.models import EdoDocument, EdoEventCursor
 from integrations.edo.operator import (
@@ -52,6 +51,7 @@ from vitrina_contracts.events import integrations as contract
 from vitrina_contracts.events.billing import ClosingDocument
 from vitrina_kit.db import transaction
 from vitrina_kit.outbox import add_event
+from vitrina_kit.vault import vault_for
 
 logger = logging.getLogger(__name__)
 

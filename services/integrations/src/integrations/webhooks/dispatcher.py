@@ -20,7 +20,6 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from integrations.connectors.vault import SecretVault, vault_for
 from integrations.provisioning import service as provisioning
 from integrations.settings import IntegrationsSettings
 from integrations.webhooks.domain import (
@@ -43,6 +42,7 @@ from integrations.webhooks.targets import (
 )
 from vitrina_kit.db import transaction
 from vitrina_kit.settings import ServiceSettings
+from vitrina_kit.vault import Vault, vault_for
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class DispatchRules:
     targets: TargetPolicy
     timeout: timedelta
     batch_size: int
-    vault: SecretVault
+    vault: Vault
 
     @classmethod
     def of(cls, settings: IntegrationsSettings) -> DispatchRules:

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from integrations.connectors.vault import SecretVault, vault_for
 from integrations.settings import IntegrationsSettings
 from integrations.webhooks import service
 from integrations.webhooks.domain import DeliveryStatus
@@ -27,6 +26,7 @@ from vitrina_kit.api import SessionDep
 from vitrina_kit.auth import Caller, requires
 from vitrina_kit.idempotency import IdempotencyDep
 from vitrina_kit.problems import PROBLEM_RESPONSES
+from vitrina_kit.vault import Vault, vault_for
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
 
@@ -49,12 +49,12 @@ def _target_policy(request: Request) -> TargetPolicy:
     )
 
 
-def _vault(request: Request) -> SecretVault:
+def _vault(request: Request) -> Vault:
     return vault_for(_settings(request).connector_encryption_keys.get_secret_value())
 
 
 PolicyDep = Annotated[TargetPolicy, Depends(_target_policy)]
-VaultDep = Annotated[SecretVault, Depends(_vault)]
+VaultDep = Annotated[Vault, Depends(_vault)]
 
 
 @router.post("/endpoints", status_code=201, response_model=EndpointCreated)

@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from integrations.connectors.vault import SecretVault
 from integrations.webhooks.domain import (
     DeliveryPurpose,
     DeliveryStatus,
@@ -40,6 +39,7 @@ from vitrina_kit.auth import Caller, OrganizationKind
 from vitrina_kit.pagination import decode_cursor, encode_cursor
 from vitrina_kit.problems import Conflict, NotFound, UnprocessableEntity
 from vitrina_kit.tenancy import visible_to
+from vitrina_kit.vault import Vault
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ def new_signing_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
-def signing_secret_of(endpoint: WebhookEndpoint, vault: SecretVault) -> str:
-    return vault.decrypt(endpoint.signing_secret_encrypted)[SECRET_KEY]
+def signing_secret_of(endpoint: WebhookEndpoint, vault: Vault) -> str:
+    return str(vault.decrypt(endpoint.signing_secret_encrypted)[SECRET_KEY])
 
 
 async def register_endpoint(
@@ -94,7 +94,7 @@ async def register_endpoint(
     event_types: Sequence[str],
     provisioning: bool,
     policy: TargetPolicy,
-    vault: SecretVault,
+    vault: Vault,
     now: datetime,
     resolver: Resolver = system_resolver,
 ) -> tuple[WebhookEndpoint, str]:
