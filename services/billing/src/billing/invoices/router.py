@@ -6,9 +6,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from billing.invoices import service
+from billing.invoices.printing import PrintFormat
 from billing.invoices.schemas import (
     ClosingDocumentPage,
     ClosingDocumentRead,
@@ -53,10 +54,24 @@ async def get_invoice(invoice_id: uuid.UUID, caller: Reader, session: SessionDep
     return InvoiceRead.model_validate(await service.get_invoice(session, caller, invoice_id))
 
 
-@router.get("/invoices/{invoice_id}/print", response_class=HTMLResponse)
-async def print_invoice(invoice_id: uuid.UUID, caller: Reader, session: SessionDep) -> HTMLResponse:
-    """The invoice as a printable page, with the bank details needed to pay it."""
-    return HTMLResponse(await service.printable_invoice(session, caller, invoice_id))
+@router.get(
+    "/invoices/{invoice_id}/print",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+)
+async def print_invoice(
+    invoice_id: uuid.UUID,
+    caller: Reader,
+    session: SessionDep,
+    output: Annotated[PrintFormat, Query(alias="format")] = PrintFormat.HTML,
+) -> Response:
+    """The invoice as a printable page (or PDF), with the bank details needed to pay it."""
+    printout = await service.printable_invoice(session, caller, invoice_id, output)
+    return Response(
+        printout.content,
+        media_type=printout.format.media_type,
+        headers={"Content-Disposition": printout.content_disposition},
+    )
 
 
 @router.get("/closing-documents", response_model=ClosingDocumentPage)

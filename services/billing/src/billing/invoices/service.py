@@ -8,7 +8,10 @@ the work done. Behind the lock, the primary key of ``billed_periods`` and the un
 (customer, period) of closing documents are the fence: a period is billed and closed once.
 
 The document number is taken last, just before the rows are written: the counter's row lock is
-held until the transaction commits, so the shorter that stretch, the less issuers queue.
+held until the transaction commits, so the shorter that stretch, the less issuers queue. The
+period close goes further (:func:`close_customers`): a batch of customers in one transaction
+prices every document first and then takes one contiguous block of numbers, so the counter is
+locked once per batch, for its inserts and commit only, instead of once per customer.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.concurrency import run_in_threadpool
 
 from billing.accounts.domain import DEFAULT_PREPAID_DAYS, PaymentTermsKind
 from billing.accounts.models import Account
@@ -46,7 +50,7 @@ from billing.invoices.models import (
     Invoice,
 )
 from billing.invoices.numbering import DocumentKind, DocumentNumber
-from billing.invoices.printing import invoice_html
+from billing.invoices.printing import PrintFormat, Printout, render
 from billing.money import ZERO
 from billing.organizations.models import Organization
 from billing.payments.models import AllocationSource, PaymentAllocation
@@ -106,6 +110,36 @@ class PeriodBill:
 # The account: lock first ------------------------------------------------------------------
 
 
+async def lock_accounts(session: AsyncSession, customer_ids: Iterable[uuid.UUID]) -> None:
+    """:func:`lock_account` for many customers in two statements, locking in customer order:
+    two transactions that share customers then queue on the first shared one instead of
+    deadlocking."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    await session.execute(
+        upsert(Account)
+        .values(
+            [
+                {
+                    "customer_id": customer_id,
+                    "terms_kind": PaymentTermsKind.PREPAID.value,
+                    "terms_days": DEFAULT_PREPAID_DAYS,
+                    "balance": ZERO,
+                }
+                for customer_id in ids
+            ]
+        )
+        .on_conflict_do_nothing()
+    )
+    await session.execute(
+        select(Account.customer_id)
+        .where(Account.customer_id.in_(ids))
+        .order_by(Account.customer_id)
+        .with_for_update()
+    )
+
+
 async def lock_account(session: AsyncSession, customer_id: uuid.UUID) -> Account:
     """The customer's account, created on first need (prepaid), locked for the transaction."""
     await session.execute(
@@ -130,15 +164,31 @@ async def lock_account(session: AsyncSession, customer_id: uuid.UUID) -> Account
 
 async def next_number(session: AsyncSession, kind: DocumentKind, year: int) -> str:
     """The next number of ``kind`` in ``year``; the counter stays locked until commit."""
-    statement = upsert(DocumentCounter).values(kind=kind.value, year=year, last_sequence=1)
-    sequence = await session.scalar(
+    [number] = await take_numbers(session, kind, year, 1)
+    return number
+
+
+async def take_numbers(
+    session: AsyncSession, kind: DocumentKind, year: int, count: int
+) -> list[str]:
+    """The next ``count`` numbers of ``kind`` in ``year``, consecutive, in one statement.
+
+    The counter stays locked until the transaction ends: committed, the numbers are used;
+    rolled back, they were never taken. That is what keeps numbering free of gaps.
+    """
+    if count < 1:
+        raise ValueError("take at least one number")
+    statement = upsert(DocumentCounter).values(kind=kind.value, year=year, last_sequence=count)
+    last = await session.scalar(
         statement.on_conflict_do_update(
             index_elements=[DocumentCounter.kind, DocumentCounter.year],
-            set_={"last_sequence": DocumentCounter.last_sequence + 1},
+            set_={"last_sequence": DocumentCounter.last_sequence + count},
         ).returning(DocumentCounter.last_sequence)
     )
-    assert sequence is not None
-    return str(DocumentNumber(kind, year, sequence))
+    assert last is not None
+    return [
+        str(DocumentNumber(kind, year, sequence)) for sequence in range(last - count + 1, last + 1)
+    ]
 
 
 async def _buyer(session: AsyncSession, customer_id: uuid.UUID) -> contract.Party:
@@ -372,93 +422,152 @@ async def issue_invoice(
 # Closing documents ------------------------------------------------------------------------
 
 
-async def close_customer(
+@dataclass(frozen=True)
+class _Rendered:
+    """A customer's month priced, waiting for its number."""
+
+    customer_id: uuid.UUID
+    buyer: contract.Party
+    lines: list[Line]
+
+
+async def close_customers(
     session: AsyncSession,
     seller: contract.Party,
-    customer_id: uuid.UUID,
+    customer_ids: Sequence[uuid.UUID],
     month: Period,
     *,
     plans: Plans | None = None,
-) -> ClosingDocument | Skipped | None:
-    """The UPD for the services rendered to the customer in ``month``: every subscription's
+) -> dict[uuid.UUID, ClosingDocument | Skipped | None]:
+    """The UPD for the services rendered to each customer in ``month``: every subscription's
     days of service in it (changes, cancellations and suspensions as they happened), dated the
-    month's last day. None when it exists already or nothing was rendered."""
+    month's last day; by customer, None when it exists already or nothing was rendered.
+
+    The batch is the caller's one transaction: everything is read in a few statements for all
+    of it and every document priced before it takes its numbers, one contiguous block. The
+    counter is locked from then to the commit, so the batch holds it for its inserts only. The
+    batch commits or rolls back whole, numbers included: a failure leaves no gap and no
+    half-closed customer.
+    """
     plans = plans or Plans()
-    await lock_account(session, customer_id)
-    closed = await session.scalar(
-        select(ClosingDocument.document_id).where(
-            ClosingDocument.customer_id == customer_id,
-            ClosingDocument.period_starts_on == month.starts_on,
+    ids = sorted(set(customer_ids))
+    outcomes: dict[uuid.UUID, ClosingDocument | Skipped | None] = dict.fromkeys(ids)
+    await lock_accounts(session, ids)
+    closed = set(
+        await session.scalars(
+            select(ClosingDocument.customer_id).where(
+                ClosingDocument.customer_id.in_(ids),
+                ClosingDocument.period_starts_on == month.starts_on,
+            )
         )
     )
-    if closed is not None:
-        return None
+    open_ids = [customer_id for customer_id in ids if customer_id not in closed]
+    if not open_ids:
+        return outcomes
     subscriptions = list(
         await session.scalars(
             select(Subscription)
             .where(
-                Subscription.customer_id == customer_id,
+                Subscription.customer_id.in_(open_ids),
                 Subscription.service_starts_on < month.ends_on,
                 (Subscription.service_ends_on.is_(None))
                 | (Subscription.service_ends_on > month.starts_on),
             )
-            .order_by(Subscription.starts_on, Subscription.subscription_id)
+            .order_by(
+                Subscription.customer_id, Subscription.starts_on, Subscription.subscription_id
+            )
         )
     )
     known = await plans.for_subscriptions(session, subscriptions)
+    organizations = {
+        organization.organization_id: organization
+        for organization in await session.scalars(
+            select(Organization).where(Organization.organization_id.in_(open_ids))
+        )
+    }
+    by_customer: dict[uuid.UUID, list[Subscription]] = {}
+    for subscription in subscriptions:
+        by_customer.setdefault(subscription.customer_id, []).append(subscription)
+
+    rendered: list[_Rendered] = []
+    for customer_id in open_ids:
+        outcome = _render(
+            customer_id, by_customer.get(customer_id, []), known, organizations, month
+        )
+        if isinstance(outcome, _Rendered):
+            rendered.append(outcome)
+        else:
+            outcomes[customer_id] = outcome
+    if not rendered:
+        return outcomes
+
+    issued_on = month.last_day
+    numbers = await take_numbers(
+        session, DocumentKind.CLOSING_DOCUMENT, issued_on.year, len(rendered)
+    )
+    for each, number in zip(rendered, numbers, strict=True):
+        totals = Totals.of(each.lines)
+        document = contract.ClosingDocument(
+            document_id=uuid.uuid4(),
+            number=number,
+            issued_on=issued_on,
+            seller=seller,
+            buyer=each.buyer,
+            lines=documents.document_lines(each.lines),
+            amount_net=totals.net,
+            vat_amount=totals.vat,
+            amount_total=totals.total,
+            period_start=month.starts_on,
+            period_end=month.last_day,
+        )
+        row = ClosingDocument(
+            document_id=document.document_id,
+            number=number,
+            customer_id=each.customer_id,
+            period_starts_on=month.starts_on,
+            period_ends_on=month.ends_on,
+            issued_on=issued_on,
+            amount_net=totals.net,
+            vat_amount=totals.vat,
+            amount_total=totals.total,
+            document=document.model_dump(mode="json"),
+        )
+        session.add(row)
+        await add_event(
+            session,
+            contract.ClosingDocumentIssued(document=document),
+            subject=str(document.document_id),
+            aggregate_version=1,
+            tenant_id=str(each.customer_id),
+        )
+        outcomes[each.customer_id] = row
+    await session.flush()  # all the batch's rows in a few multi-row INSERTs
+    return outcomes
+
+
+def _render(
+    customer_id: uuid.UUID,
+    subscriptions: Sequence[Subscription],
+    plans: Mapping[uuid.UUID, PlanPricing],
+    organizations: Mapping[uuid.UUID, Organization],
+    month: Period,
+) -> _Rendered | Skipped | None:
+    """One customer's month as lines, or why it cannot be documented yet (None: nothing was
+    rendered)."""
     lines: list[Line] = []
     for subscription in subscriptions:
         try:
-            history = service_history(subscription.service, known)
+            history = service_history(subscription.service, plans)
         except UnknownPlan:
             return Skipped(customer_id, f"plans not known yet for {subscription.subscription_id}")
-        segments = history.segments(month)
-        lines.extend(lines_for(subscription.subscription_id, segments, month))
+        lines.extend(lines_for(subscription.subscription_id, history.segments(month), month))
     if not lines:
         return None
     try:
-        buyer = await _buyer(session, customer_id)
+        buyer = documents.buyer(organizations.get(customer_id), customer_id)
     except BuyerUnknown:
         return Skipped(customer_id, "the buyer's requisites have not reached billing yet")
-    totals = Totals.of(lines)
-    document_id = uuid.uuid4()
-    issued_on = month.last_day
-    number = await next_number(session, DocumentKind.CLOSING_DOCUMENT, issued_on.year)
-    document = contract.ClosingDocument(
-        document_id=document_id,
-        number=number,
-        issued_on=issued_on,
-        seller=seller,
-        buyer=buyer,
-        lines=documents.document_lines(lines),
-        amount_net=totals.net,
-        vat_amount=totals.vat,
-        amount_total=totals.total,
-        period_start=month.starts_on,
-        period_end=month.last_day,
-    )
-    row = ClosingDocument(
-        document_id=document_id,
-        number=number,
-        customer_id=customer_id,
-        period_starts_on=month.starts_on,
-        period_ends_on=month.ends_on,
-        issued_on=issued_on,
-        amount_net=totals.net,
-        vat_amount=totals.vat,
-        amount_total=totals.total,
-        document=document.model_dump(mode="json"),
-    )
-    session.add(row)
-    await session.flush()
-    await add_event(
-        session,
-        contract.ClosingDocumentIssued(document=document),
-        subject=str(document_id),
-        aggregate_version=1,
-        tenant_id=str(customer_id),
-    )
-    return row
+    return _Rendered(customer_id, buyer, lines)
 
 
 # Changes: credit notes and additional invoices ---------------------------------------------
@@ -708,9 +817,17 @@ async def get_invoice(session: AsyncSession, caller: Caller, invoice_id: uuid.UU
     return invoice
 
 
-async def printable_invoice(session: AsyncSession, caller: Caller, invoice_id: uuid.UUID) -> str:
+async def printable_invoice(
+    session: AsyncSession, caller: Caller, invoice_id: uuid.UUID, output: PrintFormat
+) -> Printout:
+    """The caller's invoice to print, as the document it was issued with."""
     invoice = await get_invoice(session, caller, invoice_id)
-    return invoice_html(contract.InvoiceDocument.model_validate(invoice.document))
+    document = contract.InvoiceDocument.model_validate(invoice.document)
+    if output is PrintFormat.HTML:
+        return render(document, output)
+    # Drawing a PDF is tens of milliseconds of pure CPU: off the event loop, so the other
+    # requests this worker serves do not wait for it.
+    return await run_in_threadpool(render, document, output)
 
 
 async def get_closing_document(
