@@ -11,6 +11,8 @@ from integrations.database import Base
 from integrations.edo.jobs import EDO_SENDER, EDO_TRACKER
 from integrations.edo.router import router as edo_router
 from integrations.messaging.handlers import HANDLERS
+from integrations.onec.jobs import ONEC_PAYMENTS, ONEC_SYNC
+from integrations.onec.router import router as onec_router
 from integrations.settings import IntegrationsSettings
 from integrations.webhooks.dispatcher import dispatch_interval, dispatch_round
 from integrations.webhooks.router import router as webhooks_router
@@ -21,12 +23,14 @@ SERVICE = Service(
     title="Vitrina integrations",
     description="EDO operators, 1C, banks, partner webhooks; UPD generation.",
     settings=IntegrationsSettings,
-    routers=[connectors_router, edo_router, bank_router, webhooks_router],
+    routers=[connectors_router, edo_router, bank_router, webhooks_router, onec_router],
     handlers=HANDLERS,
     jobs=[
         EDO_SENDER,
         EDO_TRACKER,
         SECRETS_REENCRYPTION,
+        ONEC_SYNC,
+        ONEC_PAYMENTS,
         PeriodicJob(
             name="webhook-deliveries", run=dispatch_round, interval_seconds=dispatch_interval
         ),

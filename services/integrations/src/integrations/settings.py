@@ -1,3 +1,5 @@
+from datetime import date
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -85,3 +87,32 @@ class IntegrationsSettings(ServiceSettings):
     )
     webhook_dispatch_interval_seconds: float = Field(default=2, gt=0)
     webhook_dispatch_batch_size: int = Field(default=50, ge=1, le=1000)
+
+    # -- 1C (the operator's accounting base over OData) -----------------------------------------
+    onec_sync_interval_seconds: float = Field(default=5, gt=0)
+    onec_sync_attempts_per_round: int = Field(
+        default=3, ge=1, le=10, description="Quick retries (with backoff) of one write in a round."
+    )
+    onec_sync_retry_base_seconds: float = Field(default=0.5, ge=0, le=60)
+    onec_sync_max_rounds: int = Field(
+        default=24,
+        ge=1,
+        description="Failed rounds (spaced exponentially, capped at an hour) before a document "
+        "is failed; the operator retries it from GET /onec/sync.",
+    )
+    onec_sync_lease_seconds: float = Field(
+        default=120, gt=0, description="A claimed document is left to its replica this long."
+    )
+    onec_payments_interval_seconds: float = Field(default=300, gt=0)
+    onec_payments_first_date: date | None = Field(
+        default=None,
+        description="Where a connector's first pull starts (1C's receipts dated this day or "
+        "later); unset: the look-back before today.",
+    )
+    onec_payments_lookback_days: int = Field(
+        default=7,
+        ge=0,
+        le=366,
+        description="Receipts dated this many days before the last one read are read again: "
+        "an accountant may enter one late with an earlier date (re-reading is harmless).",
+    )

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.edo import service as edo
 from integrations.edo.upd import Signer
+from integrations.onec import service as onec
 from integrations.organizations import projection as organizations
 from integrations.provisioning import service as provisioning
 from integrations.provisioning.service import ProvisionedEvent
@@ -57,6 +58,15 @@ async def on_closing_document_issued(
     await edo.record_closing_document(
         session, message.event.document, signer=signer(), now=datetime.now(UTC)
     )
+    await onec.record_document(
+        session, "closing_document", message.event.document, now=datetime.now(UTC)
+    )
+    await webhooks.fan_out(session, message.event, message.envelope)
+
+
+async def on_invoice_issued(session: AsyncSession, message: Received[InvoiceIssued]) -> None:
+    """Queued for the operator's 1C base; the buyer's subscribed endpoints hear of it."""
+    await onec.record_document(session, "invoice", message.event.invoice, now=datetime.now(UTC))
     await webhooks.fan_out(session, message.event, message.envelope)
 
 
@@ -86,7 +96,7 @@ HANDLERS: Mapping[type[Event], Handler] = {
     OrganizationRegistered: on_organization_snapshot,
     OrganizationUpdated: on_organization_snapshot,
     ClosingDocumentIssued: on_closing_document_issued,
-    InvoiceIssued: on_billing_document,
+    InvoiceIssued: on_invoice_issued,
     InvoicePaid: on_billing_document,
     InvoiceOverdue: on_billing_document,
     InvoiceVoided: on_billing_document,
