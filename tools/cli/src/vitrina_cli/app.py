@@ -2,7 +2,9 @@
 
 - ``vitrina dev`` starts the whole marketplace on this machine and keeps it running;
 - ``vitrina seed`` loads the demo catalog into a running marketplace;
-- ``vitrina test`` runs the project's whole check (lint, format, types, contracts, tests).
+- ``vitrina test`` runs the project's whole check (lint, format, types, contracts, tests);
+- ``vitrina billing``, ``dead-letters``, ``outbox``, ``lag`` and ``time`` are the operator's
+  commands against a running marketplace (``vitrina_cli.operator`` has what they share).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vitrina_cli.billing import app as billing_app
 from vitrina_cli.checks import Check, elapsed_since, project_checks, run_checks
 from vitrina_cli.identity import (
     DEFAULT_OPERATOR_CLIENT_ID,
@@ -29,6 +32,8 @@ from vitrina_cli.identity import (
     ClientSecretOption,
 )
 from vitrina_cli.identity import app as identity_app
+from vitrina_cli.lag import lag
+from vitrina_cli.ops import dead_letters_app, outbox, time_app
 from vitrina_cli.supervisor import Child, ChildFailed
 from vitrina_cli.workspace import repo_root
 
@@ -43,6 +48,12 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # docstrings wrap to the terminal, not to the source's lines
 )
 app.add_typer(identity_app, name="identity")
+# The operator's commands (billing runs, dead letters, the outbox, consumer lag, the calendar).
+app.add_typer(billing_app, name="billing")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(time_app, name="time")
+app.command("outbox")(outbox)
+app.command("lag")(lag)
 # soft_wrap: long lines (URLs, paths) stay whole when the output goes to a file or a pipe.
 console = Console(highlight=False, soft_wrap=True)
 

@@ -27,7 +27,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from vitrina_cli.supervisor import Supervisor
-from vitrina_cli.workspace import SERVICES
+from vitrina_cli.workspace import BOOTSTRAP_SERVERS_FILE, SERVICES
 from vitrina_kit.kafka import ensure_topics
 from vitrina_kit.local import EmbeddedBroker, EmbeddedPostgres, create_database, drop_database
 from vitrina_kit.migrations import upgrade
@@ -165,6 +165,8 @@ class Stack:
         """Services first (they finish in-flight work against a live broker and database),
         then the broker, then PostgreSQL."""
         self.supervisor.stop(hurry=hurry)
+        if self._bootstrap_servers is not None:
+            self._broker_file.unlink(missing_ok=True)
         if self._broker is not None:
             self._broker.stop()
             self._broker = None
@@ -201,10 +203,16 @@ class Stack:
     def _start_broker(self) -> None:
         if self.config.kafka_bootstrap_servers is not None:
             self._bootstrap_servers = self.config.kafka_bootstrap_servers
-            return
-        self.config.logs_dir.mkdir(parents=True, exist_ok=True)
-        self._broker = EmbeddedBroker(log_file=self.config.logs_dir / "broker.log").start()
-        self._bootstrap_servers = self._broker.bootstrap_servers
+        else:
+            self.config.logs_dir.mkdir(parents=True, exist_ok=True)
+            self._broker = EmbeddedBroker(log_file=self.config.logs_dir / "broker.log").start()
+            self._bootstrap_servers = self._broker.bootstrap_servers
+        # For `vitrina lag` in another terminal: the embedded broker's port is picked at start.
+        self._broker_file.write_text(self._bootstrap_servers + "\n", "utf-8")
+
+    @property
+    def _broker_file(self) -> Path:
+        return self.config.data_dir / BOOTSTRAP_SERVERS_FILE
 
     def _start_postgres(self) -> str:
         if self.config.database_url is not None:

@@ -8,6 +8,10 @@ from pathlib import Path
 SERVICES = ("identity", "catalog", "orders", "billing", "integrations")
 """Every service, in start-up and port order: ``--base-port`` + index is its HTTP port."""
 
+BOOTSTRAP_SERVERS_FILE = "bootstrap-servers"
+"""In ``vitrina dev``'s data directory while it runs: its broker's address, for ``vitrina lag``
+(the embedded broker listens on a port picked at start)."""
+
 
 def repo_root() -> Path:
     """The repository this command works on.
