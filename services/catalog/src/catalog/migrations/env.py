@@ -1,5 +1,6 @@
 from catalog.database import Base
-from catalog.products import models  # noqa: F401  (registers the tables on Base.metadata)
+from catalog.organizations import models as organizations  # noqa: F401  (registers the tables)
+from catalog.products import models  # noqa: F401
 from catalog.settings import CatalogSettings
 from vitrina_kit.migrations import run_env
 

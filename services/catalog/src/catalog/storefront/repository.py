@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from catalog.categories.models import Category
+from catalog.organizations.models import Seller
 from catalog.products.domain import ProductStatus
 from catalog.products.models import Plan, Product
 from catalog.storefront.domain import Filters, Position, Sort
@@ -105,6 +107,7 @@ async def page(
             Product.short_description,
             Product.category,
             Product.partner_id,
+            func.coalesce(Seller.short_name, Seller.legal_name).label("partner_name"),
             Product.tags,
             Product.published_at,
             cheapest.c.unit_price,
@@ -116,6 +119,7 @@ async def page(
         )
         .select_from(Product)
         .join(cheapest, true())
+        .outerjoin(Seller, Seller.organization_id == Product.partner_id)
         .where(Product.status == PUBLISHED)
     )
     if matched is not None:
@@ -154,3 +158,9 @@ async def by_slug(session: AsyncSession, slug: str) -> Product | None:
         .options(raiseload(Product.revisions))  # the review history is not the storefront's
     )
     return (await session.scalars(query)).one_or_none()
+
+
+async def seller_name(session: AsyncSession, organization_id: uuid.UUID) -> str | None:
+    """How the storefront names a seller; None until identity's event about it has arrived."""
+    seller = await session.get(Seller, organization_id)
+    return seller.display_name if seller is not None else None

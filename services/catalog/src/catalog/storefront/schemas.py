@@ -26,6 +26,9 @@ class StorefrontProduct(ResponseModel):
     short_description: str
     category: str
     partner_id: uuid.UUID = Field(description="The organization that supplies the product.")
+    partner_name: str | None = Field(
+        description="The supplier's name; null until the catalog has heard of it from identity."
+    )
     tags: list[str]
     from_price: FromPrice
     has_trial: bool = Field(description="Whether any public plan starts with a free trial.")
@@ -48,6 +51,7 @@ class StorefrontProductDetail(ResponseModel):
     description: str
     category: str
     partner_id: uuid.UUID
+    partner_name: str | None
     tags: list[str]
     media: list[MediaLink]
     documentation_url: str | None

@@ -77,6 +77,7 @@ async def browse(
             short_description=row.short_description,
             category=row.category,
             partner_id=row.partner_id,
+            partner_name=row.partner_name,
             tags=row.tags,
             from_price=FromPrice(
                 unit_price=row.unit_price,
@@ -116,6 +117,7 @@ async def product(session: AsyncSession, slug: str) -> StorefrontProductDetail:
         description=found.description,
         category=found.category,
         partner_id=found.partner_id,
+        partner_name=await repository.seller_name(session, found.partner_id),
         tags=found.tags,
         media=found.media,
         documentation_url=found.documentation_url,
