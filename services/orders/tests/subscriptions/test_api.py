@@ -394,7 +394,14 @@ async def test_the_calendar_applies_a_period_end_cancellation_and_ends_trials(
     # Announced when the customer cancelled; applying it publishes nothing more.
     assert await outbox.types(subject=subscription_id) == announced
 
-    # A week's trial ends before a month's period: unpaid, it expired on the way.
+    # The week's trial, unpaid, expires on its last day.
+    trial = (await client.get(f"/subscriptions/{trial_id}", headers=customer)).json()
+    later = await client.post(
+        "/ops/subscriptions/advance",
+        params={"to": f"{max(period_end, trial['trial_ends_on'])}T00:00:00+00:00"},
+        headers=operator,
+    )
+    assert later.status_code == 200, later.text
     trial = (await client.get(f"/subscriptions/{trial_id}", headers=customer)).json()
     assert trial["status"] == "expired"
     assert (await outbox.types(subject=trial_id))[-1] == "subscription.expired"

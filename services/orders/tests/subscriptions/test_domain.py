@@ -375,7 +375,15 @@ def test_a_trial_cancelled_then_paid_runs_to_the_end_of_the_paid_period() -> Non
     paid = scheduled.activate(at=at(date(2025, 12, 5))).subscription
 
     assert paid.scheduled_cancellation is not None
-    assert paid.scheduled_cancellation.effective_on == date(2026, 1, 15)
+    # The trial ends on 15 December; the first paid period is the rest of that calendar month.
+    assert paid.scheduled_cancellation.effective_on == date(2026, 1, 1)
+
+
+def test_monthly_periods_are_calendar_months_as_billing_invoices_them() -> None:
+    # Started mid-month: the first period runs to the month's end, the next ones are months.
+    subscription = new(starts_on=date(2025, 12, 10))
+    assert subscription.period_on(date(2025, 12, 20)) == Period(date(2025, 12, 1), date(2026, 1, 1))
+    assert subscription.period_on(date(2026, 2, 28)) == Period(date(2026, 2, 1), date(2026, 3, 1))
 
 
 def test_cancelling_now_brings_a_scheduled_cancellation_forward() -> None:

@@ -346,7 +346,16 @@ class Subscription:
         if self.status is SubscriptionStatus.TRIAL and trial_end is not None and day < trial_end:
             return Period(self.started_on, trial_end)
         first_day = max(day, self.period_anchor)
-        return billing_period_on(self.period_anchor, self.billing_period, first_day)
+        return billing_period_on(self.counting_anchor, self.billing_period, first_day)
+
+    @property
+    def counting_anchor(self) -> date:
+        """Where billing periods are counted from: monthly plans run by calendar month (the
+        first one from the start to the month's end), as billing invoices them
+        (``billing.subscriptions.domain.billing_anchor``); yearly plans from the anchor."""
+        if self.billing_period is BillingPeriod.MONTH:
+            return self.period_anchor.replace(day=1)
+        return self.period_anchor
 
     @property
     def next_due_at(self) -> datetime | None:
@@ -406,7 +415,7 @@ class Subscription:
         cancellation = self.scheduled_cancellation
         if cancellation is not None:
             # Cancelled during the trial, then paid anyway: the paid period is theirs to use.
-            first = billing_period_on(self.period_anchor, self.billing_period, self.period_anchor)
+            first = self.period_on(self.period_anchor)
             cancellation = replace(cancellation, effective_on=first.ends_on)
         return self._next(
             at,
