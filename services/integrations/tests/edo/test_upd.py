@@ -286,6 +286,20 @@ def test_not_xml_at_all_is_rejected() -> None:
         validate(b"<\xd4\xe0\xe9\xeb")
 
 
+def test_a_prorated_line_prints_the_price_that_gives_its_net(tmp_path: Path) -> None:
+    # Billing: 10 seats for 10 of 30 days of 490.00 → 1633.33 net, unit price 163.33 (rounded).
+    net, vat = Decimal("1633.33"), Decimal("359.33")
+    prorated = line(quantity=10, unit_price="163.33").model_copy(
+        update={"amount_net": net, "vat_amount": vat, "amount_total": net + vat}
+    )
+    upd = build(closing_document(lines=(prorated,)))
+
+    assert_valid_everywhere(upd, tmp_path)
+    (row,) = parsed(upd).findall("Документ/ТаблСчФакт/СведТов")
+    assert row.get("ЦенаТов") == "163.333"
+    assert row.get("СтТовБезНДС") == "1633.33"
+
+
 def test_rules_outside_the_xsd_are_checked_before_building() -> None:
     bad_line = line().model_copy(update={"unit_price": Decimal("999.00")})
     document = closing_document(lines=(bad_line,))

@@ -31,6 +31,9 @@ from vitrina_contracts.events.billing import (
 )
 
 KOPECK = Decimal("0.01")
+HALF_KOPECK = Decimal("0.005")
+PRICE_PLACES = Decimal("1e-11")
+"""ЦенаТов: up to 11 decimals in the format."""
 SCHEMA_NAME = "ON_NSCHFDOPPR_1_997_01_05_03_05.xsd"
 ENCODING = "windows-1251"
 # Written by hand: lxml's own declaration uses single quotes, which some EDO operators' parsers
@@ -223,7 +226,9 @@ def _rule_violations(
         where = f"line {line.line_no}"
         if line.okei_code not in unit_names:
             yield f"{where}: no unit name for OKEI code {line.okei_code}"
-        if (line.unit_price * line.quantity).quantize(KOPECK) != line.amount_net:
+        # A prorated line's unit price is rounded to kopecks, so price × quantity may miss the net
+        # by up to half a kopeck per unit; the UPD prints the exact price (see _unit_price).
+        if abs(line.unit_price * line.quantity - line.amount_net) > HALF_KOPECK * line.quantity:
             yield (
                 f"{where}: quantity {line.quantity} × price {line.unit_price} "
                 f"≠ net amount {line.amount_net}"
@@ -354,8 +359,8 @@ def _goods_line(table: etree._Element, line: DocumentLine, unit_names: dict[str,
         ОКЕИ_Тов=line.okei_code,
         НаимЕдИзм=unit_names[line.okei_code],
         КолТов=str(line.quantity),
-        # The contract's unit price is Money (kopecks); the format allows up to 11 decimals.
-        ЦенаТов=_money(line.unit_price),
+        # The format allows up to 11 decimals: the price that makes price × quantity the net.
+        ЦенаТов=_unit_price(line.amount_net, line.quantity),
         СтТовБезНДС=_money(line.amount_net),
         НалСт=VAT_EXEMPT if exempt else f"{line.vat_rate}%",
         СтТовУчНал=_money(line.amount_total),
@@ -398,3 +403,12 @@ def _date(value: date) -> str:
 
 def _money(value: Decimal) -> str:
     return str(value.quantize(KOPECK))
+
+
+def _unit_price(net: Decimal, quantity: int) -> str:
+    """The unit price printed so that quantity × price gives the line's net: kopecks when they
+    do (the usual case), else as many decimals as needed, up to the format's 11."""
+    exact = net / quantity
+    if exact == exact.quantize(KOPECK):
+        return _money(exact)
+    return format(exact.quantize(PRICE_PLACES).normalize(), "f")
