@@ -40,10 +40,20 @@ async def test_stopping_does_not_wait_for_the_interval(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     stop = asyncio.Event()
+    rounds = 0
 
     async def one_round(_: async_sessionmaker[AsyncSession], __: ServiceSettings) -> None:
+        nonlocal rounds
+        rounds += 1
         stop.set()
 
     job = PeriodicJob(name="hourly", run=one_round, interval_seconds=lambda _: 3600)
     settings = ServiceSettings(service_name="jobs")
-    await asyncio.wait_for(run_periodically(job, sessions, settings, stop=stop), timeout=2)
+    running = asyncio.create_task(run_periodically(job, sessions, settings, stop=stop))
+    # An hourly job stopped after its first round ends now, not an hour later.
+    done, _ = await asyncio.wait({running}, timeout=2)
+    if running not in done:
+        running.cancel()
+    assert running in done
+    assert running.result() is None
+    assert rounds == 1
