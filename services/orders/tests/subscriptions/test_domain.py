@@ -34,10 +34,10 @@ from orders.subscriptions.domain import (
     SubscriptionStatus,
     SubscriptionVersionConflict,
     SuspensionReason,
-    add_months,
     billing_period_on,
     start_of,
 )
+from vitrina_contracts.billing_calendar import add_months
 from vitrina_kit.problems import InvalidStateTransition, UnprocessableEntity
 
 S, E = SubscriptionStatus, SubscriptionEvent

@@ -32,7 +32,6 @@ charged (:func:`reprice`). Days before the effective day are untouched, so no da
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -43,6 +42,7 @@ from uuid import UUID
 
 from billing.invoices.vat import LineAmounts, VatMode, rate_changes_within, vat_rate_on
 from billing.money import KOPECK, ZERO, check_positive_kopecks, to_kopecks
+from vitrina_contracts.billing_calendar import add_months, period_bounds
 from vitrina_kit.problems import InvalidStateTransition, UnprocessableEntity
 
 # Periods ------------------------------------------------------------------------------------
@@ -99,25 +99,10 @@ class Period:
         return tuple(Period(a, b) for a, b in pairwise(bounds))
 
 
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months``, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
-    years, month_index = divmod(day.month - 1 + months, 12)
-    year, month = day.year + years, month_index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def billing_period_on(anchor: date, billing_period: BillingPeriod, day: date) -> Period:
     """The price period that contains ``day``, counting periods from ``anchor`` (in either
-    direction). Boundaries are computed from the anchor, not from each other, so an anchor on
-    the 31st returns to the 31st after a short month — the same rule as orders' periods."""
-    step = MONTHS_IN[billing_period]
-    months = (day.year - anchor.year) * 12 + day.month - anchor.month
-    n = months // step
-    # The month arithmetic lands on the right period or the one after it (a clamped boundary
-    # can fall after ``day``); one step back settles it.
-    if add_months(anchor, n * step) > day:
-        n -= 1
-    return Period(add_months(anchor, n * step), add_months(anchor, (n + 1) * step))
+    direction), by the calendar orders shares (``vitrina_contracts.billing_calendar``)."""
+    return Period(*period_bounds(anchor, billing_period, day))
 
 
 def first_period(starts_on: date, anchor: date, billing_period: BillingPeriod) -> Period:

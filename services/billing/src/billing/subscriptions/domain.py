@@ -29,6 +29,7 @@ from typing import Any
 from uuid import UUID
 
 from billing.invoices.domain import BillingPeriod, PlanTerms, ServiceHistory, Terms
+from vitrina_contracts.billing_calendar import counting_anchor
 
 SERVING_STATUSES = frozenset({"pending", "active"})
 """Statuses whose days are service (and billed)."""
@@ -94,9 +95,7 @@ def record(
 def billing_anchor(period_anchor: date, billing_period: BillingPeriod) -> date:
     """Where price periods are counted from: the 1st for monthly plans (calendar months),
     orders' anchor for yearly ones."""
-    if billing_period is BillingPeriod.MONTH:
-        return period_anchor.replace(day=1)
-    return period_anchor
+    return counting_anchor(period_anchor, billing_period)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,6 @@ was announced
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -48,6 +47,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from vitrina_contracts.billing_calendar import counting_anchor, period_bounds
 from vitrina_kit.problems import Conflict, InvalidStateTransition, UnprocessableEntity
 
 BOUNDARY_TZ = UTC
@@ -136,33 +136,17 @@ class Period:
         return (self.ends_on - self.starts_on).days
 
 
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months``, kept on the same day of the month or the month's last day
-    when the month is shorter (31 January + 1 month = 28 or 29 February)."""
-    years, month_index = divmod(day.month - 1 + months, 12)
-    year, month = day.year + years, month_index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def billing_period_on(anchor: date, period: BillingPeriod, day: date) -> Period:
-    """The billing period that contains ``day``, counting periods from ``anchor``.
-
-    Each boundary is computed from the anchor, not from the previous boundary, so an anchor on
-    the 31st comes back to the 31st after a short month (31 Jan, 28 Feb, 31 Mar, 30 Apr...).
+    """The billing period that contains ``day``, counting periods from ``anchor``, by the
+    calendar billing shares (``vitrina_contracts.billing_calendar``): an anchor on the 31st
+    comes back to the 31st after a short month (31 Jan, 28 Feb, 31 Mar, 30 Apr...).
 
     Raises:
         ValueError: ``day`` is before the anchor: no period has started yet.
     """
     if day < anchor:
         raise ValueError(f"{day} is before the first period, which starts on {anchor}")
-    step = MONTHS_IN[period]
-    months = (day.year - anchor.year) * 12 + day.month - anchor.month
-    n = months // step
-    # The month arithmetic lands on the right period or the one after it (a shorter month's
-    # clamped boundary can fall after ``day``); one step back settles it.
-    if add_months(anchor, n * step) > day:
-        n -= 1
-    return Period(add_months(anchor, n * step), add_months(anchor, (n + 1) * step))
+    return Period(*period_bounds(anchor, period, day))
 
 
 def start_of(day: date) -> datetime:
@@ -353,9 +337,7 @@ class Subscription:
         """Where billing periods are counted from: monthly plans run by calendar month (the
         first one from the start to the month's end), as billing invoices them
         (``billing.subscriptions.domain.billing_anchor``); yearly plans from the anchor."""
-        if self.billing_period is BillingPeriod.MONTH:
-            return self.period_anchor.replace(day=1)
-        return self.period_anchor
+        return counting_anchor(self.period_anchor, self.billing_period)
 
     @property
     def next_due_at(self) -> datetime | None:
