@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from email.utils import parsedate_to_datetime
@@ -196,6 +196,7 @@ class Marketplace:
     clock: MarketplaceClock
     bootstrap: str
     databases: dict[str, str]
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
     @property
     def apis(self) -> list[str]:
@@ -307,10 +308,11 @@ def start_marketplace(
         },
     }
     databases: dict[str, str] = {}
+    processes: dict[str, ServiceProcess] = {}
     for name, service in services.items():
         prefix = name.upper() + "_"
         databases[name] = migrated_database(make_database, service)
-        start_service(
+        processes[name] = start_service(
             name,
             "run",
             port=ports[name],
@@ -324,7 +326,7 @@ def start_marketplace(
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     return Marketplace(
         **url, edo=edo_url, onec=onec_url, clock=clock, bootstrap=kafka_bootstrap,
-        databases=databases,
+        databases=databases, processes=processes,
     )  # fmt: skip
 
 
@@ -1100,7 +1102,67 @@ async def test_the_marketplace_from_a_partners_product_to_the_final_closing_docu
     [settled] = topics["billing.settlements"]
     assert settled["subject"] == settlement["settlement_id"]
 
+    # ---- 16. The logs: JSON lines, traced, and nothing secret or personal in them -----------
+    secrets = [
+        OPERATOR_SECRET, partner.secret, business.secret, endpoint["signing_secret"],
+        "edo-operator-secret", ONEC_PASSWORD,
+        *(actor.headers["Authorization"].removeprefix("Bearer ")
+          for actor in (operator, partner, business)),
+    ]  # fmt: skip
+    requisites = [
+        BUSINESS["inn"], BUSINESS["kpp"], BUSINESS["ogrn"], str(PARTNER_BODY["inn"]),
+        str(PARTNER_BODY["kpp"]), OPERATOR_INN, OPERATOR_ACCOUNT, BANK["settlement_account"],
+        BANK["correspondent_account"], BANK["bik"],
+    ]  # fmt: skip
+    assert_logs_are_clean(market.processes, secrets=secrets, requisites=requisites)
+
     print(f"the scenario took {time.monotonic() - started:.0f}s")
+
+
+def assert_logs_are_clean(
+    processes: dict[str, ServiceProcess], *, secrets: list[str], requisites: list[str]
+) -> None:
+    """Every service's log: JSON lines only; a trace id on every request and handler line, and
+    the organization on authenticated requests; none of ``secrets`` nor ``requisites``
+    anywhere. One POST /orders in orders and billing's handling of what it caused share a trace."""
+    lines: dict[str, list[dict[str, Any]]] = {}
+    for name, process in processes.items():
+        text = process.logs()
+        for leaked in (*secrets, *requisites):
+            assert leaked not in text, f"{name}'s log shows {leaked[:4]}…"
+        # Once its logging is configured, a process writes JSON lines only (what an import
+        # printed before that, a library's deprecation warning, is not a log line).
+        _before, first, rest = ("\n" + text).partition("\n{")
+        lines[name] = [json.loads(line) for line in ("{" + rest).splitlines() if line.strip()]
+        assert first, f"{name} logged nothing"
+    handled = [e for entries in lines.values() for e in entries if e["event"] == "event handled"]
+    requests = [
+        e
+        for entries in lines.values()
+        for e in entries
+        if e["event"] == "request handled" and not e["http_path"].startswith("/health/")
+    ]
+    assert handled
+    assert requests
+    for entry in handled:
+        assert {"trace_id", "span_id", "event_id", "event_type", "correlation_id"} <= entry.keys()
+    for entry in requests:
+        assert {"trace_id", "span_id", "correlation_id"} <= entry.keys(), entry
+    assert any("organization_id" in e for e in requests)
+    orders_posted = {
+        e["trace_id"]
+        for e in lines["orders"]
+        if e["event"] == "request handled"
+        and (e["http_method"], e["http_path"]) == ("POST", "/orders")
+    }
+    billed = {
+        e["trace_id"]
+        for e in lines["billing"]
+        if e["event"] == "event handled"
+        and e["event_type"] == "ru.vitrina.orders.subscription.created"
+    }
+    assert orders_posted
+    assert orders_posted <= billed
 
 
 async def _provisioned(

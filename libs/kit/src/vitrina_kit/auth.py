@@ -26,7 +26,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from vitrina_kit import audit
+from vitrina_kit import audit, context
 from vitrina_kit.api import SessionDep
 from vitrina_kit.problems import DomainError
 
@@ -217,6 +217,8 @@ async def authenticated(
         raise InsufficientScope(missing)
     # Idempotency keys and other per-caller state are scoped by this value.
     request.state.principal_scope = str(caller.organization_id)
+    # Every later log line of the request says whose it was (an id, never a name or an INN).
+    context.bind_log_fields(organization_id=str(caller.organization_id))
     # In the request's transaction: it commits with the route's changes, or rolls back with
     # them when the route fails, so only changes that happened are in the log.
     audit.record(request, session, caller)

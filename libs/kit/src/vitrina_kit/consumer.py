@@ -29,6 +29,7 @@ ones. The inbox keeps effects exactly-once whatever path an event takes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -38,7 +39,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from opentelemetry.trace import INVALID_SPAN, Span, StatusCode
 from sqlalchemy import BigInteger, DateTime, Integer, String, Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,7 +57,7 @@ from vitrina_contracts.envelope import (
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.registry import RETRY_STAGES
 from vitrina_contracts.registry import topic as registered_topic
-from vitrina_kit import context
+from vitrina_kit import context, metrics, tracing
 from vitrina_kit.db import KitBase, transaction
 
 logger = logging.getLogger(__name__)
@@ -173,10 +175,12 @@ class ConsumerRunner:
         heartbeat_interval_ms: int = 3_000,
         max_records: int = 200,
         retry_stages: Sequence[str] = RETRY_STAGES,
+        service_tracing: tracing.ServiceTracing | None = None,
     ) -> None:
         for stage in retry_stages:
             stage_delay(stage)  # fail at start, not at the first failure
         self.group_id = group_id
+        self._tracing = service_tracing
         self._sessions = sessions
         self._handlers = dict(handlers)
         self._producer = producer
@@ -193,6 +197,7 @@ class ConsumerRunner:
         }
         # Paused retry partitions and when their first waiting record falls due.
         self._waiting: dict[TopicPartition, datetime] = {}
+        self._metrics = metrics.ConsumerMetrics(group_id)
         self._consumer = AIOKafkaConsumer(
             *self.topics,
             *self._stage_of,
@@ -215,6 +220,7 @@ class ConsumerRunner:
         try:
             while not stop.is_set():
                 self._resume_due_partitions()
+                await self._report_lag()
                 batch = await self._consumer.getmany(timeout_ms=200, max_records=self._max_records)
                 if not batch:
                     continue
@@ -225,8 +231,20 @@ class ConsumerRunner:
                 if offsets:
                     await self._commit(offsets)
         finally:
+            self._metrics.forget_lag()
             await self._consumer.stop()
             logger.info("consumer stopped", extra={"group": self.group_id})
+
+    async def _report_lag(self) -> None:
+        """Every owned partition's lag, from the high watermark of its last fetch response
+        (``end_offsets`` is wrong on the embedded broker, BROKER.md) and the position."""
+        assigned = self._consumer.assignment()
+        self._metrics.keep_lag_of(set(assigned))
+        for tp in assigned:
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:  # fetched, so its position is known: no wait below
+                with contextlib.suppress(IllegalStateError):  # revoked meanwhile
+                    self._metrics.lag(tp, highwater, await self._consumer.position(tp))
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
@@ -257,6 +275,7 @@ class ConsumerRunner:
                     break  # what follows in this partition was written later: not due either
             await self.process(record)
             next_offset = record.offset + 1
+            self._metrics.lag(tp, self._consumer.highwater(tp), next_offset)
         return tp, next_offset
 
     def _wait(self, tp: TopicPartition, offset: int, due: datetime) -> None:
@@ -296,9 +315,13 @@ class ConsumerRunner:
         except (InvalidEnvelope, InvalidEventData) as error:
             # Parsing again later gives the same answer: no retry stage.
             await self._dead_letter(record, origin, error, attempts=earlier_attempts)
+            self._metrics.event(metrics.UNPARSEABLE_EVENT, "dead_lettered")
             return
         if event is None or type(event) not in self._handlers:
-            return  # a type this service does not handle
+            # A type this service does not handle.
+            known = event is not None
+            self._metrics.event(envelope.type if known else metrics.UNKNOWN_EVENT, "ignored")
+            return
         handler = self._handlers[type(event)]
         received = Received(
             event=event,
@@ -315,15 +338,23 @@ class ConsumerRunner:
             reraise=True,
         )
         correlation = envelope.correlationid or str(envelope.id)
-        with context.bound(
-            correlation=correlation, causation=str(envelope.id), event_type=envelope.type
+        with (
+            self._processing_span(record, received) as span,
+            context.bound(
+                correlation=correlation,
+                causation=str(envelope.id),
+                event_type=envelope.type,
+                event_id=str(envelope.id),
+            ),
         ):
             started = time.perf_counter()
             try:
                 async for attempt in retrying:
-                    with attempt:
+                    with attempt, self._metrics.handling(envelope.type):
                         attempts += 1
                         applied = await self._apply_once(handler, received)
+                self._metrics.retried(origin.topic, attempts - 1)
+                self._metrics.event(envelope.type, "handled" if applied else "duplicate")
                 logger.info(
                     "event handled" if applied else "duplicate event ignored",
                     extra={
@@ -333,6 +364,9 @@ class ConsumerRunner:
                     },
                 )
             except Exception as error:
+                span.record_exception(error)
+                span.set_status(StatusCode.ERROR, type(error).__name__)
+                self._metrics.retried(origin.topic, attempts - 1)
                 attempts += earlier_attempts
                 next_stage = self._next_stage(record.topic)
                 if next_stage is None or isinstance(error, PermanentError):
@@ -342,6 +376,7 @@ class ConsumerRunner:
                         exc_info=True,
                     )
                     await self._dead_letter(record, origin, error, attempts=attempts)
+                    self._metrics.event(envelope.type, "dead_lettered")
                 else:
                     logger.warning(
                         "event failed, retrying later",
@@ -353,6 +388,27 @@ class ConsumerRunner:
                         exc_info=True,
                     )
                     await self._retry_later(record, origin, error, attempts, next_stage)
+                    self._metrics.retried(origin.topic)
+                    self._metrics.event(envelope.type, "retried")
+
+    def _processing_span(
+        self, record: ConsumerRecord[bytes, bytes], received: Received[Any]
+    ) -> contextlib.AbstractContextManager[Span]:
+        """The CONSUMER span the handler runs in, under the context the event was written in
+        (a no-op span where tracing is off)."""
+        if self._tracing is None:
+            return contextlib.nullcontext(INVALID_SPAN)
+        return tracing.processing(
+            self._tracing.tracer,
+            headers=_header_map(record),
+            envelope_traceparent=received.envelope.traceparent,
+            topic=received.topic,
+            partition=received.partition,
+            offset=received.offset,
+            group=self.group_id,
+            event_id=str(received.envelope.id),
+            event_type=received.envelope.type,
+        )
 
     def _next_stage(self, topic: str) -> str | None:
         """The retry stage after the one ``topic`` belongs to (the first, for a main topic)."""
@@ -434,6 +490,7 @@ class ConsumerRunner:
                 origin.topic + ".dlq", value=record.value, key=record.key, headers=headers
             )
         )
+        self._metrics.dead_lettered(origin.topic)
         logger.error(
             "dead letter written",
             extra={"topic": origin.topic, "offset": origin.offset, "error": str(error)[:500]},

@@ -45,9 +45,18 @@ class KitBase(DeclarativeBase):
 
 
 def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    """Create the service's engine; ``pool_pre_ping`` survives a restarted database."""
+    """Create the service's engine; ``pool_pre_ping`` survives a restarted database.
+
+    ``hide_parameters``: a failed statement's error (logged, put in DLQ headers) shows the SQL
+    but not its values, which may be INNs, bank accounts or secrets.
+    """
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **kwargs
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        **kwargs,
     )
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware every Vitrina API runs: request body limit and correlation ids.
+"""ASGI middleware every Vitrina API runs: request body limit, correlation ids, request metrics.
 
 Both are pure ASGI (no ``BaseHTTPMiddleware``) so they neither buffer bodies nor break
 streaming, and the body limit holds even when a client lies about or omits Content-Length.
@@ -14,12 +14,19 @@ from http import HTTPStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vitrina_kit import context
+from vitrina_kit.metrics import (
+    HTTP_REQUEST_DURATION,
+    HTTP_REQUESTS,
+    METRICS_PATH,
+    route_template,
+)
 from vitrina_kit.problems import problem_response
 
 CORRELATION_HEADER = "x-correlation-id"
 
 logger = logging.getLogger("vitrina.http")
 _MAX_CORRELATION_ID_LENGTH = 128
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class BodySizeLimitMiddleware:
@@ -122,6 +129,40 @@ class CorrelationIdMiddleware:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     },
                 )
+
+
+class HttpMetricsMiddleware:
+    """Count and time every request by route template (``/orders/{order_id}``, not the path:
+    bounded series) and status; requests no route matched share the route ``unmatched``.
+    Scrapes of ``/metrics`` are left out of what they report."""
+
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == METRICS_PATH:
+            await self.app(scope, receive, send)
+            return
+        status = HTTPStatus.INTERNAL_SERVER_ERROR  # unless a response starts
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            method = scope.get("method", "")
+            method = method if method in _KNOWN_METHODS else "OTHER"  # a client's word
+            route = route_template(scope)
+            HTTP_REQUEST_DURATION.labels(self.service, method, route).observe(
+                time.perf_counter() - started
+            )
+            HTTP_REQUESTS.labels(self.service, method, route, str(int(status))).inc()
 
 
 def _is_acceptable(value: str) -> bool:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import cast
 
 from aiokafka import AIOKafkaProducer
@@ -40,7 +43,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrina_contracts.envelope import CloudEvent, build_envelope
 from vitrina_contracts.events.base import Event
-from vitrina_kit import context
+from vitrina_kit import context, metrics, tracing
 from vitrina_kit.aio import sleep_unless
 from vitrina_kit.db import KitBase, transaction
 
@@ -117,6 +120,8 @@ async def add_event(
         tenant_id=tenant_id,
         correlation_id=context.correlation_id.get(),
         causation_id=context.causation_id.get(),
+        # The span writing the row is the parent of the relay's send and the consumers' process.
+        traceparent=tracing.current_traceparent(),
     )
     headers = [
         ["content-type", CLOUDEVENTS_CONTENT_TYPE],
@@ -163,6 +168,33 @@ async def backlog(session: AsyncSession) -> OutboxBacklog:
     return OutboxBacklog(pending=row[0], parked=row[1], oldest_pending_age_seconds=age)
 
 
+async def pending_backlog(session: AsyncSession) -> tuple[int, float]:
+    """How many rows wait to be published and the oldest one's age in seconds (0 if none),
+    through the relay's partial index only: cheap however many published rows are kept."""
+    m = OutboxMessage
+    count, age = (
+        await session.execute(
+            select(
+                func.count(),
+                # The database's clock on both sides: no skew between hosts.
+                func.extract("epoch", func.now() - func.min(m.created_at)),
+            ).where(m.published_at.is_(None), m.parked_at.is_(None))
+        )
+    ).one()
+    return int(count), max(float(age or 0), 0.0)
+
+
+async def parked_count(session: AsyncSession) -> int:
+    """How many rows are parked (no index covers them: a scan, so asked for rarely)."""
+    m = OutboxMessage
+    return int(
+        await session.scalar(
+            select(func.count()).where(m.parked_at.is_not(None), m.published_at.is_(None))
+        )
+        or 0
+    )
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to Kafka, lane by lane, and marks them published.
 
@@ -180,6 +212,9 @@ class OutboxRelay:
         poll_interval: float = 0.05,
         max_attempts: int = 10,
         concurrency: int = 4,
+        service: str = "unknown",
+        metrics_refresh_seconds: float = 5.0,
+        service_tracing: tracing.ServiceTracing | None = None,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
@@ -187,6 +222,12 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._max_attempts = max_attempts
         self._concurrency = asyncio.Semaphore(concurrency)
+        self._service = service
+        self._metrics_refresh = metrics_refresh_seconds
+        self._metrics_due = 0.0  # monotonic time of the next backlog measurement
+        self._measurements = 0
+        # Send spans only where they are recorded: nothing downstream needs their context.
+        self._tracing = service_tracing
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; sleeps only while there is nothing to publish."""
@@ -199,9 +240,30 @@ class OutboxRelay:
                 logger.exception("outbox relay pass failed")
                 published = 0
                 await sleep_unless(stop, min(5.0, self._poll_interval * 20))
+            await self.refresh_metrics()
             if published == 0:
                 await sleep_unless(stop, self._poll_interval)
         logger.info("outbox relay stopped")
+
+    async def refresh_metrics(self, *, force: bool = False) -> None:
+        """Measure the backlog for the outbox gauges, at most every ``metrics_refresh_seconds``
+        (the parked rows every 12th time); a failure is logged and leaves the gauges as were."""
+        now = time.monotonic()
+        if not force and now < self._metrics_due:
+            return
+        self._metrics_due = now + self._metrics_refresh
+        try:
+            async with self._sessions() as session:
+                pending, oldest_age = await pending_backlog(session)
+                parked = await parked_count(session) if self._measurements % 12 == 0 else None
+        except Exception:
+            logger.warning("outbox backlog not measured", exc_info=True)
+            return
+        self._measurements += 1
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(pending)
+        metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(oldest_age)
+        if parked is not None:
+            metrics.OUTBOX_PARKED.labels(self._service).set(parked)
 
     async def publish_pending(self) -> int:
         """One pass over every lane with pending rows; returns how many rows were published."""
@@ -240,19 +302,30 @@ class OutboxRelay:
             # Hand every row to the producer first (it batches per partition), then wait.
             sent: list[asyncio.Future[object]] = []
             failure: BaseException | None = None
+            traced = self._tracing if self._tracing and self._tracing.recording else None
             for row in rows:
+                span = (
+                    tracing.start_sending(
+                        traced.tracer, headers=row.headers, topic=row.topic, key=row.message_key
+                    )
+                    if traced
+                    else None
+                )
                 try:
-                    sent.append(
-                        await self._producer.send(
-                            row.topic,
-                            value=row.payload,
-                            key=row.message_key.encode(),
-                            headers=[(name, value.encode()) for name, value in row.headers],
-                        )
+                    delivery = await self._producer.send(
+                        row.topic,
+                        value=row.payload,
+                        key=row.message_key.encode(),
+                        headers=[(name, value.encode()) for name, value in row.headers],
                     )
                 except Exception as error:  # e.g. a message too large for the broker
+                    if span is not None:
+                        tracing.end_sending(span, error)
                     failure = error
                     break
+                if span is not None:
+                    delivery.add_done_callback(partial(tracing.end_sending, span))
+                sent.append(delivery)
             results = await asyncio.gather(*sent, return_exceptions=True)
 
             published: list[int] = []
@@ -265,6 +338,9 @@ class OutboxRelay:
                 published.append(row.id)
             if published:
                 await self._mark_published(session, published)
+                sent_to = Counter(row.topic for row in rows[: len(published)])
+                for topic, count in sent_to.items():
+                    metrics.OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
             return len(published)
 
     async def _mark_published(self, session: AsyncSession, row_ids: list[int]) -> None:

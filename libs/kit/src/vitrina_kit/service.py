@@ -29,13 +29,17 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_contracts.events.base import Event
-from vitrina_kit import db, housekeeping, kafka
+from vitrina_kit import db, housekeeping, kafka, metrics, tracing
 from vitrina_kit.aio import sleep_unless
 from vitrina_kit.auth import JwksKeySource, KeySource, TokenVerifier
 from vitrina_kit.consumer import ConsumerRunner, Handler, parse_retry_stages
 from vitrina_kit.health import health_router
 from vitrina_kit.logging import configure_logging
-from vitrina_kit.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from vitrina_kit.middleware import (
+    BodySizeLimitMiddleware,
+    CorrelationIdMiddleware,
+    HttpMetricsMiddleware,
+)
 from vitrina_kit.migrations import upgrade
 from vitrina_kit.ops import ops_router
 from vitrina_kit.outbox import OutboxRelay
@@ -74,7 +78,8 @@ async def run_periodically(
     interval = job.interval_seconds(settings)
     while not stop.is_set():
         try:
-            await job.run(sessions, settings)
+            with metrics.job_round(settings.service_name, job.name):
+                await job.run(sessions, settings)
         except Exception:
             logger.exception("periodic job round failed", extra={"job": job.name})
         await sleep_unless(stop, interval)
@@ -111,10 +116,13 @@ def build_app(
 
     ``key_source`` overrides where token signing keys come from (tests sign their own tokens).
     """
+    traced = tracing.setup_tracing(service.name, settings, version=service.version)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        if traced is not None:
+            traced.instrument_engine(engine)
         app.state.engine = engine
         app.state.sessions = db.create_session_factory(engine)
         keys = key_source or (
@@ -152,10 +160,15 @@ def build_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
     app.include_router(health_router)
     app.include_router(ops_router)
+    # Not behind auth: scraped from inside the cluster, and it holds no business data.
+    app.add_route(metrics.METRICS_PATH, metrics.metrics_endpoint, include_in_schema=False)
     for router in service.routers:
         app.include_router(router)
+    if traced is not None:
+        traced.instrument_app(app)
     return app
 
 
@@ -181,9 +194,11 @@ async def run_workers(
     """Run the service's consumer and/or outbox relay (with its periodic jobs) until ``stop``
     is set."""
     own_engine = engine is None
-    engine = engine or db.create_engine(
-        settings.database_url, pool_size=settings.database_pool_size
-    )
+    traced = tracing.setup_tracing(service.name, settings, version=service.version)
+    if engine is None:
+        engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        if traced is not None:
+            traced.instrument_engine(engine)
     try:
         await kafka.ensure_topics(
             settings.kafka_bootstrap_servers,
@@ -225,6 +240,7 @@ def _worker_tasks(
     relay: bool,
 ) -> list[asyncio.Task[None]]:
     tasks = []
+    traced = tracing.setup_tracing(service.name, settings, version=service.version)
     if relay:
         outbox_relay = OutboxRelay(
             sessions,
@@ -232,6 +248,9 @@ def _worker_tasks(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
             max_attempts=settings.outbox_max_attempts,
+            service=settings.service_name,
+            metrics_refresh_seconds=settings.metrics_refresh_seconds,
+            service_tracing=traced,
         )
         retention = housekeeping.Retention(
             published_outbox=timedelta(hours=settings.outbox_retention_hours),
@@ -269,6 +288,7 @@ def _worker_tasks(
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            service_tracing=traced,
         )
         tasks.append(asyncio.create_task(runner.run(stop), name="consumer"))
     return tasks
@@ -329,17 +349,19 @@ def main(service: Service, argv: Sequence[str] | None = None) -> None:
             timeout_graceful_shutdown=10,
         )
     else:
-        asyncio.run(
-            _until_signalled(
-                lambda stop: run_workers(
-                    service,
-                    settings,
-                    stop=stop,
-                    consumer=args.command == "consumer",
-                    relay=args.command == "relay",
+        # A worker has no HTTP app: its metrics get a small server of their own.
+        with metrics.serve_metrics(settings.http_host, settings.metrics_port):
+            asyncio.run(
+                _until_signalled(
+                    lambda stop: run_workers(
+                        service,
+                        settings,
+                        stop=stop,
+                        consumer=args.command == "consumer",
+                        relay=args.command == "relay",
+                    )
                 )
             )
-        )
 
 
 async def _until_signalled(work: Callable[[asyncio.Event], Any]) -> None:

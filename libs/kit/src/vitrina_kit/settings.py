@@ -64,6 +64,21 @@ class ServiceSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    tracing_enabled: bool = Field(
+        default=True,
+        description="Spans at all (OTEL_SDK_DISABLED=true also turns them off); off only to "
+        "measure what tracing costs. On without an endpoint, spans carry ids (traceparent, "
+        "log trace ids) but nothing is recorded or exported.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="Base URL of an OTLP/HTTP collector (spans go to <url>/v1/traces); unset: "
+        "no export (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, a full URL, is honoured too).",
+    )
+    tracing_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces recorded when exporting."
+    )
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     consumer_max_attempts: int = Field(
         default=4, ge=1, le=20, description="In-process attempts before a dead letter."
@@ -89,6 +104,20 @@ class ServiceSettings(BaseSettings):
     )
     idempotency_key_retention_hours: float = Field(default=24, gt=0)
     housekeeping_interval_seconds: float = Field(default=600, ge=1)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus /metrics server of a worker-only process "
+        "(`consumer`, `relay`); 0 or unset: none. An API serves /metrics on its own port.",
+    )
+    metrics_refresh_seconds: float = Field(
+        default=5.0,
+        ge=0.1,
+        le=300.0,
+        description="How often the relay measures the outbox backlog for its gauges (one "
+        "small query); the parked rows, which need a scan, every 12th time.",
+    )
 
     @field_validator("consumer_retry_stages")
     @classmethod

@@ -34,6 +34,7 @@ from billing.dunning.domain import DunningPolicy
 from billing.dunning.service import dunning_check
 from billing.invoices import service as documents
 from billing.invoices.domain import Period, check_closable
+from billing.runs import metrics
 from billing.runs.models import BillingRun
 from billing.settlements import service as settlements
 from vitrina_contracts.events.billing import Party
@@ -180,6 +181,18 @@ async def execute(
         PeriodNotClosed: settlements for a month whose period close has not completed (a
             settlement is issued once, so it must not be built from half the documents).
     """
+    with metrics.observed(request.kind.value):
+        return await _execute(sessions, seller, request, concurrency=concurrency, rules=rules)
+
+
+async def _execute(
+    sessions: async_sessionmaker[AsyncSession],
+    seller: Party,
+    request: RunRequest,
+    *,
+    concurrency: int,
+    rules: RunRules,
+) -> BillingRun:
     if request.kind is RunKind.SETTLEMENTS:
         async with transaction(sessions) as session:
             closed = await completed(
