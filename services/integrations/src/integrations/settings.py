@@ -49,6 +49,12 @@ class IntegrationsSettings(ServiceSettings):
         description="Rounds (each with its quick retries) before a document the operator never "
         "accepted is failed; rounds are spaced exponentially, capped at an hour.",
     )
+    edo_awaiting_recheck_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="A document waiting for a party's EDO participant id is built as soon as "
+        "identity's event brings the id; the sender also rechecks waiting ones this often.",
+    )
     edo_send_lease_seconds: float = Field(
         default=120,
         gt=0,
@@ -84,6 +90,13 @@ class IntegrationsSettings(ServiceSettings):
     )
     webhook_disable_after_hours: float = Field(
         default=72, gt=0, description="An endpoint failing without a success this long is disabled."
+    )
+    webhook_secret_grace_hours: float = Field(
+        default=24,
+        ge=0,
+        le=24 * 7,
+        description="After a signing secret is rotated, deliveries carry a signature with the "
+        "previous secret too for this long, so the owner can switch its verifier over.",
     )
     webhook_dispatch_interval_seconds: float = Field(default=2, gt=0)
     webhook_dispatch_batch_size: int = Field(default=50, ge=1, le=1000)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from vitrina_simulators import partner as partner_simulator
 
 from integrations.edo.upd import validate
 from integrations.main import SERVICE
@@ -69,6 +70,11 @@ async def integrations(
         edo_send_retry_base_seconds=0.05,
         connector_timeout_seconds=1,
         consumer_retry_stages="500ms,1s,2s",
+        # The partner simulator's endpoint on loopback takes the buyer's webhooks.
+        webhook_allow_http=True,
+        webhook_allowed_networks=["127.0.0.0/8"],
+        webhook_dispatch_interval_seconds=0.2,
+        webhook_timeout_seconds=2,
     )
     app = build_app(SERVICE, settings, with_workers=True, key_source=token_issuer.key_source)
     async with app_client(app) as client:
@@ -153,7 +159,7 @@ async def test_sent_delivered_and_signed_once_despite_failures_and_redeliveries(
             kafka_bootstrap, "billing.invoices", first, first, envelope(issued, owner="billing")
         )
         # The buyer's EDO id arrives from identity after the document (topics are not ordered
-        # with each other): the document waits in the consumer's retries, nothing fails.
+        # with each other): the document waits for it, nothing fails.
         organization = OrganizationUpdated.example().organization.model_copy(
             update={"organization_id": buyer_id, "edo_participant_id": BUYER_BOX}
         )
@@ -248,3 +254,73 @@ async def test_rejected_with_the_buyers_reason_and_an_invalid_document_never_sen
     refused = await outbox.events(subject=refused_one.document.document_id)
     assert [e["type"] for e in refused] == ["ru.vitrina.integrations.edo_document.failed"]
     assert f"Box {unknown_box} not found" in refused[0]["data"]["reason"]
+
+
+async def test_a_document_waiting_for_the_buyers_edo_id_holds_up_nothing_else(
+    database_url: str,
+    kafka_bootstrap: str,
+    token_issuer: TestIssuer,
+    edo_simulator: str,
+    outbox: Outbox,
+) -> None:
+    """The buyer's EDO id is not known when its closing document arrives: the event is handled
+    at once all the same — the buyer's webhook goes out then, once, not after the consumer's
+    retries — and the UPD waits; identity's event later releases it, to be sent once."""
+    buyer_id = uuid.uuid4()
+    business = token_issuer.headers(buyer_id, OrganizationKind.BUSINESS)
+    with partner_simulator.running() as erp:
+        async with integrations(
+            database_url, kafka_bootstrap, token_issuer, edo_simulator
+        ) as client:
+            endpoint = await client.post(
+                "/webhooks/endpoints",
+                json={"url": erp.events_url, "event_types": ["closing_document.issued"]},
+                headers={**business, "Idempotency-Key": "erp"},
+            )
+            assert endpoint.status_code == 201, endpoint.text
+            erp.secret = endpoint.json()["signing_secret"]
+
+            issued = closing_document(buyer_id=buyer_id)  # no EDO id anywhere yet
+            first = envelope(issued, owner="billing")
+            await publish(kafka_bootstrap, "billing.invoices", first, first)  # and redelivered
+
+            async def webhooks() -> list[partner_simulator.Call]:
+                return erp.verified
+
+            (call,) = await wait_until(webhooks, timeout=20, message="the buyer's webhook")
+            assert call.message["id"] == str(first.id)
+            assert call.message["type"] == "closing_document.issued"
+
+            async def document(status: str) -> dict[str, Any] | None:
+                items = (await client.get("/edo/documents", headers=business)).json()["items"]
+                return items[0] if items and items[0]["status"] == status else None
+
+            waiting = await wait_until(lambda: document("awaiting_participant"), message="wait")
+            assert waiting["file_name"] is None
+            assert f"buyer {buyer_id}" in waiting["last_error"]
+            assert await simulator(edo_simulator, "GET", "/simulator/messages") == []
+
+            organization = OrganizationUpdated.example().organization.model_copy(
+                update={"organization_id": buyer_id, "edo_participant_id": BUYER_BOX}
+            )
+            await publish(
+                kafka_bootstrap,
+                "identity.organizations",
+                envelope(OrganizationUpdated(organization=organization), owner="identity"),
+            )
+            delivered = await wait_until(
+                lambda: document("delivered"), timeout=40, message="delivery"
+            )
+            assert delivered["recipient_edo_id"] == BUYER_BOX
+            xml = await client.get(
+                f"/edo/documents/{delivered['edo_document_id']}/xml", headers=business
+            )
+            validate(xml.content, file_name=delivered["file_name"])
+            messages = await simulator(edo_simulator, "GET", "/simulator/messages")
+            assert len(messages) == 1
+            assert len(erp.calls) == 1  # the webhook went once, the redelivery changed nothing
+
+    assert await outbox.types(subject=issued.document.document_id) == [
+        "edo_document.sent",
+        "edo_document.delivered",
+    ]

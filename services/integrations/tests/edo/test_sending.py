@@ -1,28 +1,33 @@
 """The sender's rounds against the simulator when the operator keeps failing, and a closing
-document whose buyer has no EDO participant id yet."""
+document whose buyer has no EDO participant id yet: it waits, and is built once the id is known
+(from identity's event, or by the sender's recheck)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import undefer
 
 from integrations.connectors.models import Connector
 from integrations.edo import service
 from integrations.edo.models import EdoDocument
+from integrations.edo.upd import validate
+from integrations.organizations.projection import apply_organization
 from integrations.settings import DEV_CONNECTOR_ENCRYPTION_KEY, IntegrationsSettings
 from vitrina_contracts.events.billing import ClosingDocumentIssued
+from vitrina_contracts.events.identity import OrganizationUpdated
 from vitrina_kit import db
 from vitrina_kit.db import transaction
 from vitrina_kit.vault import Vault
 
-from .conftest import OPERATOR_BOX, Outbox
+from .conftest import BUYER_BOX, OPERATOR_BOX, Outbox
 
 SIGNER = service.signer_of(IntegrationsSettings())
 
@@ -95,21 +100,95 @@ async def test_an_operator_that_keeps_failing_fails_the_document_after_the_last_
     assert await outbox.types(subject=closing.document_id) == ["edo_document.failed"]
 
 
-async def test_a_buyer_without_an_edo_id_yet_is_retried_not_failed(
+async def test_a_buyer_without_an_edo_id_yet_waits_and_is_built_once_identity_tells_it(
     sessions: async_sessionmaker[AsyncSession], outbox: Outbox
 ) -> None:
     example = ClosingDocumentIssued.example().document
+    buyer_id = uuid.uuid4()
     closing = example.model_copy(
         update={
             "document_id": uuid.uuid4(),
-            "buyer": example.buyer.model_copy(update={"edo_participant_id": None}),
+            "buyer": example.buyer.model_copy(
+                update={"organization_id": buyer_id, "edo_participant_id": None}
+            ),
         }
     )
-    with pytest.raises(service.EdoParticipantUnknown, match="buyer"):
-        async with transaction(sessions) as session:
-            await service.record_closing_document(
-                session, closing, signer=SIGNER, now=datetime.now(UTC)
-            )
+    now = datetime.now(UTC)
     async with transaction(sessions) as session:
-        assert await session.scalar(select(func.count()).select_from(EdoDocument)) == 0
-    assert await outbox.types(subject=closing.document_id) == []
+        waiting = await service.record_closing_document(session, closing, signer=SIGNER, now=now)
+        assert waiting is not None
+        assert waiting.status == "awaiting_participant"
+        assert waiting.file_name is None
+        assert waiting.last_error is not None
+        assert f"buyer {buyer_id}" in waiting.last_error
+        # Redelivered: still the one document.
+        again = await service.record_closing_document(session, closing, signer=SIGNER, now=now)
+        assert again is None
+    # The sender's recheck finds nothing new: it keeps waiting, rechecked later.
+    async with transaction(sessions) as session:
+        later = timedelta(minutes=5)
+        assert (
+            await service.build_awaiting(session, signer=SIGNER, now=now, recheck_after=later) == 0
+        )
+        assert (
+            await service.build_awaiting(session, signer=SIGNER, now=now, recheck_after=later) == 0
+        )
+
+    # Identity's event arrives: the document is built in its transaction.
+    organization = OrganizationUpdated.example().organization.model_copy(
+        update={"organization_id": buyer_id, "edo_participant_id": BUYER_BOX}
+    )
+    async with transaction(sessions) as session:
+        await apply_organization(session, organization, version=2)
+        built = await service.build_awaiting(
+            session, signer=SIGNER, now=now, organization_id=buyer_id
+        )
+        assert built == 1
+    async with transaction(sessions) as session:
+        document = await session.scalar(
+            select(EdoDocument)
+            .where(EdoDocument.document_id == closing.document_id)
+            .options(undefer(EdoDocument.content), undefer(EdoDocument.closing_document))
+        )
+    assert document is not None
+    assert document.status == "pending"
+    assert document.recipient_edo_id == BUYER_BOX
+    assert document.closing_document is None
+    assert document.last_error is None
+    assert document.content is not None
+    assert document.file_name is not None
+    validate(document.content, file_name=document.file_name)
+    assert await outbox.types(subject=closing.document_id) == []  # sent is published on sending
+
+
+async def test_the_senders_recheck_builds_a_document_whose_participant_came_meanwhile(
+    sessions: async_sessionmaker[AsyncSession], outbox: Outbox
+) -> None:
+    """Identity's event applied while the document's own was handled (neither saw the other
+    committed): the sender's round picks the document up, once."""
+    example = ClosingDocumentIssued.example().document
+    buyer_id = uuid.uuid4()
+    closing = example.model_copy(
+        update={
+            "document_id": uuid.uuid4(),
+            "buyer": example.buyer.model_copy(
+                update={"organization_id": buyer_id, "edo_participant_id": None}
+            ),
+            "lines": tuple(line.model_copy(update={"okei_code": "999"}) for line in example.lines),
+        }
+    )
+    now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        await service.record_closing_document(session, closing, signer=SIGNER, now=now)
+        organization = OrganizationUpdated.example().organization.model_copy(
+            update={"organization_id": buyer_id, "edo_participant_id": BUYER_BOX}
+        )
+        await apply_organization(session, organization, version=1)
+    async with transaction(sessions) as session:
+        # Not due yet: a recheck waits its turn.
+        early = now - timedelta(seconds=1)
+        assert await service.build_awaiting(session, signer=SIGNER, now=early) == 0
+        assert await service.build_awaiting(session, signer=SIGNER, now=now) == 1
+        assert await service.build_awaiting(session, signer=SIGNER, now=now) == 0
+    # This one breaks the format (OKEI 999): it fails loudly once it can be built at all.
+    assert await outbox.types(subject=closing.document_id) == ["edo_document.failed"]

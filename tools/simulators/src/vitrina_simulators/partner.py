@@ -12,10 +12,22 @@ What the partner does, as a partner following Vitrina's documentation would:
   not match or whose timestamp is outside the replay window, by *its own* clock (``clock``: the
   partner's idea of now, so a test whose marketplace lives in another time can agree with it);
 - acknowledges a verified call with 200 and ``{"account_id": ..., "status": "ready"}``: its own
-  id for the customer's account, one per subscription.
+  id for the customer's account, one per subscription;
+- takes the events it subscribed to at ``events_url`` (another endpoint of the same server),
+  verified the same way and acknowledged with 204;
+- while integrations rotates the endpoint's secret, deliveries carry one ``v1`` per secret in
+  force (``t=...,v1=<new>,v1=<old>``): any one matching the partner's secret is enough, so the
+  partner verifies whether it already switched to the new secret (``partner.secret = new``) or
+  not yet.
 
 The verification is written here from the documented scheme, not imported from the service, so
 it also checks that what integrations signs is what it documents.
+
+What it does not model: TLS (it serves plain http on loopback, which integrations accepts only
+with ``webhook_allow_http`` and an allow-listed network), deduplication by the message ``id`` (it
+records every call; tests count them), slow or failing answers (the webhook tests' own partner
+does those), a partner's asynchronous provisioning (it is always ``ready`` at once), and
+persistence (memory only).
 """
 
 from __future__ import annotations
@@ -67,6 +79,11 @@ class PartnerServer:
     def verified(self) -> list[Call]:
         return [call for call in self.calls if call.verified]
 
+    @property
+    def events_url(self) -> str:
+        """Where the partner takes the events it subscribed to."""
+        return self.url.removesuffix("/provisioning") + "/events"
+
     def check(self, body: bytes, header: str) -> str | None:
         """Why the signature is refused, or None when it holds."""
         fields = [item.strip().partition("=") for item in header.split(",")]
@@ -101,6 +118,15 @@ class PartnerServer:
                 json.dumps({"account_id": account, "status": "ready"}),
                 media_type="application/json",
             )
+
+        @app.post("/events")
+        async def events(request: Request) -> Response:
+            body = await request.body()
+            refusal = self.check(body, request.headers.get(SIGNATURE_HEADER, ""))
+            self.calls.append(Call(dict(request.headers), body, refusal is None, refusal))
+            if refusal is not None:
+                return Response(refusal, status_code=400)
+            return Response(status_code=204)
 
         return app
 

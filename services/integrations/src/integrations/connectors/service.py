@@ -15,6 +15,7 @@ from integrations.connectors import repository
 from integrations.connectors.domain import configuration_problems
 from integrations.connectors.models import Connector, ConnectorToken
 from integrations.connectors.schemas import ConnectorCreate, ConnectorUpdate
+from integrations.webhooks.models import WebhookEndpoint
 from vitrina_kit.auth import Caller
 from vitrina_kit.db import transaction
 from vitrina_kit.pagination import decode_cursor, encode_cursor
@@ -170,7 +171,8 @@ def _raise_if_any(problems: Sequence[str]) -> None:
 
 
 async def reencrypt_stored_secrets(sessions: async_sessionmaker[AsyncSession], vault: Vault) -> int:
-    """Move every secret and token still under an older key to the newest; how many moved.
+    """Move every connector secret, OAuth token and webhook signing secret still under an
+    older key to the newest; how many moved.
 
     Run after prepending a new key to the setting; once it reports nothing left, the old key
     can be dropped from the setting.
@@ -191,6 +193,19 @@ async def reencrypt_stored_secrets(sessions: async_sessionmaker[AsyncSession], v
         for token in tokens:
             if not vault.is_current(token.token_encrypted):
                 token.token_encrypted = vault.reencrypt(token.token_encrypted)
+                moved += 1
+        # Webhook signing secrets are under the same keys: left behind, dropping the old key
+        # would leave their endpoints unable to sign a single delivery.
+        endpoints = await session.scalars(select(WebhookEndpoint).with_for_update())
+        for endpoint in endpoints:
+            if not vault.is_current(endpoint.signing_secret_encrypted):
+                endpoint.signing_secret_encrypted = vault.reencrypt(
+                    endpoint.signing_secret_encrypted
+                )
+                moved += 1
+            previous = endpoint.previous_signing_secret_encrypted
+            if previous is not None and not vault.is_current(previous):
+                endpoint.previous_signing_secret_encrypted = vault.reencrypt(previous)
                 moved += 1
     if moved:
         logger.info("connector secrets re-encrypted with the newest key", extra={"moved": moved})

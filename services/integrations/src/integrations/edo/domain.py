@@ -11,16 +11,27 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Literal
 
-Status = Literal["pending", "sent", "delivered", "signed", "rejected", "failed"]
+Status = Literal[
+    "awaiting_participant", "pending", "sent", "delivered", "signed", "rejected", "failed"
+]
 Observed = Literal["delivered", "signed", "rejected"]
 
 FINAL: frozenset[str] = frozenset({"signed", "rejected", "failed"})
-_STEP = {"pending": 0, "sent": 1, "delivered": 2, "signed": 3, "rejected": 3, "failed": 3}
+UNSENT: frozenset[str] = frozenset({"awaiting_participant", "pending"})
+_STEP = {
+    "awaiting_participant": 0,
+    "pending": 0,
+    "sent": 1,
+    "delivered": 2,
+    "signed": 3,
+    "rejected": 3,
+    "failed": 3,
+}
 
 
 def transitions(current: str, observed: Observed) -> Sequence[Observed]:
     """The statuses to pass through from ``current`` to ``observed``; empty if nothing new."""
-    if current in FINAL or current == "pending" or _STEP[observed] <= _STEP[current]:
+    if current in FINAL or current in UNSENT or _STEP[observed] <= _STEP[current]:
         return ()
     if observed != "delivered" and current == "sent":
         return ("delivered", observed)

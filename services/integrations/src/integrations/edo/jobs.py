@@ -6,7 +6,7 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from integrations.edo import service
+from integrations.edo import metrics, service
 from integrations.settings import IntegrationsSettings
 from vitrina_kit.service import PeriodicJob
 from vitrina_kit.settings import ServiceSettings
@@ -21,7 +21,9 @@ async def _send(sessions: async_sessionmaker[AsyncSession], settings: ServiceSet
 
 
 async def _track(sessions: async_sessionmaker[AsyncSession], settings: ServiceSettings) -> int:
-    return await service.track(sessions, _own(settings))
+    changes = await service.track(sessions, _own(settings))
+    await metrics.count_documents(sessions)  # throttled: a grouped count now and then
+    return changes
 
 
 EDO_SENDER = PeriodicJob(

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from integrations.database import Base
@@ -30,7 +32,11 @@ class EdoDocument(Base):
     file_name: Mapped[str | None] = mapped_column(Text)
     # The UPD exactly as sent (windows-1251); None when it could not be built.
     content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    # pending (built, not yet accepted) | sent | delivered | signed | rejected | failed
+    # The closing document as billing issued it, kept only while the UPD cannot be built yet
+    # (a party's EDO participant id is not known): what it is built from once the id arrives.
+    closing_document: Mapped[dict[str, Any] | None] = mapped_column(JSONB, deferred=True)
+    # awaiting_participant (a party's EDO id unknown yet) | pending (built, not yet accepted)
+    # | sent | delivered | signed | rejected | failed
     status: Mapped[str] = mapped_column(String(20), index=True)
     connector_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("connectors.connector_id", ondelete="SET NULL")

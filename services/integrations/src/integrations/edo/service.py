@@ -6,7 +6,11 @@ Three steps, each in its own short transactions:
    validate it. An invalid one fails loudly there (``edo_document.failed``, logged) and is never
    sent nor retried; a valid one is stored ``pending``. One row per closing document, so a
    redelivered event changes nothing. A party without an EDO participant id yet is not an
-   invalid document: the event is retried (and dead-lettered in the end) by the consumer.
+   invalid document, nor a reason to fail the event (its other effects, the buyer's webhooks
+   among them, must not wait for it): the document is stored ``awaiting_participant`` with the
+   closing document it is to be built from, and built once the id is known — when identity's
+   organization event arrives (``build_awaiting``, in that event's transaction), or at the
+   latest by the sender's round, which rechecks waiting documents now and then.
 2. ``send_due`` (a periodic job): post pending documents to the operator, with quick retries
    on 5xx and timeouts, then later rounds spaced out; ``edo_document.sent`` once accepted. The
    operator's ``operationId`` is our ``edo_document_id``, so a send whose answer was lost and is
@@ -36,7 +40,7 @@ from integrations.connectors import repository as connectors
 from integrations.connectors.client import ConnectorClient
 from integrations.connectors.models import Connector
 from integrations.connectors.oauth import ConnectorAuthError, TokenEndpointUnavailable
-from integrations.edo import domain
+from integrations.edo import domain, metrics
 from integrations.edo.models import EdoDocument, EdoEventCursor
 from integrations.edo.operator import (
     DocflowEvent,
@@ -56,28 +60,26 @@ from vitrina_kit.vault import vault_for
 logger = logging.getLogger(__name__)
 
 EDO_CONNECTOR = "edo_operator"
+AWAITING_PARTICIPANT = "awaiting_participant"
 SEND_BATCH = 20
 MAX_EVENT_PAGES_PER_ROUND = 20
 
 
-class EdoParticipantUnknown(Exception):
-    """A party of the document has no EDO participant id yet: nobody to address it to."""
-
-    def __init__(
-        self, closing: ClosingDocument, *, sender: str | None, receiver: str | None
-    ) -> None:
-        missing = [
-            f"{role} {party.organization_id}"
-            for role, party, known in (
-                ("seller", closing.seller, sender),
-                ("buyer", closing.buyer, receiver),
-            )
-            if known is None
-        ]
-        super().__init__(
-            f"closing document {closing.number}: no EDO participant id for the "
-            + " and the ".join(missing)
+def missing_participants(
+    closing: ClosingDocument, *, sender: str | None, receiver: str | None
+) -> str:
+    """Why a document cannot be addressed yet: which party has no EDO participant id."""
+    missing = [
+        f"{role} {party.organization_id}"
+        for role, party, known in (
+            ("seller", closing.seller, sender),
+            ("buyer", closing.buyer, receiver),
         )
+        if known is None
+    ]
+    return f"closing document {closing.number}: no EDO participant id for the " + (
+        " and the ".join(missing)
+    )
 
 
 def signer_of(settings: IntegrationsSettings) -> Signer:
@@ -95,22 +97,13 @@ def signer_of(settings: IntegrationsSettings) -> Signer:
 async def record_closing_document(
     session: AsyncSession, closing: ClosingDocument, *, signer: Signer, now: datetime
 ) -> EdoDocument | None:
-    """Build and validate the UPD for ``closing`` and queue it for sending; None if this
-    document is already known (a redelivered or re-published event)."""
+    """Build and validate the UPD for ``closing`` and queue it for sending (or keep it waiting
+    for a party's EDO participant id); None if this document is already known (a redelivered
+    or re-published event)."""
     if await session.scalar(
         select(EdoDocument.edo_document_id).where(EdoDocument.document_id == closing.document_id)
     ):
         return None
-    # Identity's word on EDO ids is the latest; the document's copy is what billing printed.
-    sender = await edo_participant_id(session, closing.seller.organization_id)
-    receiver = await edo_participant_id(session, closing.buyer.organization_id)
-    sender = sender or closing.seller.edo_participant_id
-    receiver = receiver or closing.buyer.edo_participant_id
-    if sender is None or receiver is None:
-        # Not the document's fault: identity's event may simply not be here yet (topics are not
-        # ordered with each other). Raised before anything is stored, so the consumer retries
-        # later and finally dead-letters it for the operator to replay once the id is known.
-        raise EdoParticipantUnknown(closing, sender=sender, receiver=receiver)
     document = EdoDocument(
         edo_document_id=uuid.uuid4(),
         document_id=closing.document_id,
@@ -118,12 +111,89 @@ async def record_closing_document(
         document_number=closing.number,
         buyer_organization_id=closing.buyer.organization_id,
         seller_organization_id=closing.seller.organization_id,
-        sender_edo_id=sender,
-        recipient_edo_id=receiver,
         version=0,
         send_rounds=0,
     )
     session.add(document)
+    await _build(session, document, closing, signer=signer, now=now)
+    return document
+
+
+async def build_awaiting(
+    session: AsyncSession,
+    *,
+    signer: Signer,
+    now: datetime,
+    organization_id: uuid.UUID | None = None,
+    recheck_after: timedelta | None = None,
+) -> int:
+    """Build the waiting documents of ``organization_id`` (as buyer or seller), or else the
+    waiting documents due for a recheck, whose parties' EDO ids are now known; how many left
+    the wait (queued, or failed as invalid)."""
+    query = select(EdoDocument).where(EdoDocument.status == AWAITING_PARTICIPANT)
+    if organization_id is not None:
+        query = query.where(
+            (EdoDocument.buyer_organization_id == organization_id)
+            | (EdoDocument.seller_organization_id == organization_id)
+        )
+        # Locked, not skipped: a sender round holding one finishes first, and the document is
+        # then seen in its new state (no longer waiting) instead of being missed.
+        query = query.with_for_update()
+    else:
+        query = (
+            query.where(EdoDocument.next_attempt_at <= now)
+            .order_by(EdoDocument.next_attempt_at)
+            .limit(SEND_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    waiting = (await session.scalars(query.options(undefer(EdoDocument.closing_document)))).all()
+    built = 0
+    for document in waiting:
+        assert document.closing_document is not None  # kept for as long as it waits
+        closing = ClosingDocument.model_validate(document.closing_document)
+        await _build(session, document, closing, signer=signer, now=now)
+        if document.status == AWAITING_PARTICIPANT:
+            if recheck_after is not None:
+                document.next_attempt_at = now + recheck_after
+        else:
+            built += 1
+    await session.flush()
+    return built
+
+
+async def _build(
+    session: AsyncSession,
+    document: EdoDocument,
+    closing: ClosingDocument,
+    *,
+    signer: Signer,
+    now: datetime,
+) -> None:
+    """Address and build the UPD of ``document``: ``pending`` if valid, ``failed`` (published)
+    if not, still ``awaiting_participant`` if a party's EDO id is not known yet."""
+    # Identity's word on EDO ids is the latest; the document's copy is what billing printed.
+    sender = await edo_participant_id(session, closing.seller.organization_id)
+    receiver = await edo_participant_id(session, closing.buyer.organization_id)
+    sender = sender or closing.seller.edo_participant_id
+    receiver = receiver or closing.buyer.edo_participant_id
+    if sender is None or receiver is None:
+        # Not the document's fault: identity's event may simply not be here yet (topics are not
+        # ordered with each other). It waits, visible to the operator with the reason.
+        if document.status != AWAITING_PARTICIPANT:
+            logger.warning(
+                "closing document waits for an EDO participant id",
+                extra={"document_id": str(closing.document_id)},
+            )
+        document.status = AWAITING_PARTICIPANT
+        document.closing_document = closing.model_dump(mode="json")
+        document.last_error = missing_participants(closing, sender=sender, receiver=receiver)
+        document.next_attempt_at = document.next_attempt_at or now
+        await session.flush()
+        return
+    document.sender_edo_id = sender
+    document.recipient_edo_id = receiver
+    document.closing_document = None
+    document.last_error = None
     try:
         upd = build_upd(
             closing, signer=signer, formed_at=now, sender_edo_id=sender, receiver_edo_id=receiver
@@ -136,15 +206,15 @@ async def record_closing_document(
         )
         document.status = "failed"
         document.reason = str(error)[:4000]
+        document.next_attempt_at = None
         await session.flush()
         await _publish(session, document, contract.EdoDocumentFailed, reason=document.reason)
-        return document
+        return
     document.file_name = upd.file_name
     document.content = upd.content
     document.status = "pending"
     document.next_attempt_at = now
     await session.flush()
-    return document
 
 
 # -- 2. sending -----------------------------------------------------------------------------------
@@ -155,6 +225,15 @@ async def send_due(
 ) -> int:
     """One round of the sender: every pending document that is due; how many were accepted."""
     now = datetime.now(UTC)
+    async with transaction(sessions) as session:
+        # The safety net for documents whose participant's organization event was applied
+        # while their own event was being handled (each saw the other not yet committed).
+        await build_awaiting(
+            session,
+            signer=signer_of(settings),
+            now=now,
+            recheck_after=timedelta(seconds=settings.edo_awaiting_recheck_seconds),
+        )
     async with transaction(sessions) as session:
         # Claimed with a lease instead of a lock held over HTTP: transactions stay short, and
         # a replica that dies mid-send leaves the document to another after the lease.
@@ -436,6 +515,7 @@ async def _publish(
     **fields: Any,
 ) -> None:
     document.version += 1
+    metrics.transitioned(document.status)
     event = event_type(edo_document=snapshot(document), **fields)
     await add_event(
         session,

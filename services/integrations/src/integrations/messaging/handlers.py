@@ -23,6 +23,7 @@ from vitrina_contracts.events.billing import (
     InvoiceOverdue,
     InvoicePaid,
     InvoiceVoided,
+    PaymentAllocated,
 )
 from vitrina_contracts.events.identity import OrganizationRegistered, OrganizationUpdated
 from vitrina_contracts.events.orders import (
@@ -46,15 +47,25 @@ def signer() -> Signer:
 async def on_organization_snapshot(
     session: AsyncSession, message: Received[OrganizationRegistered | OrganizationUpdated]
 ) -> None:
+    """Integrations' copy updated; closing documents that waited for this organization's EDO
+    participant id are built and queued now, in the same transaction."""
     await organizations.apply_organization(
         session, message.event.organization, version=message.envelope.aggregateversion
+    )
+    await edo.build_awaiting(
+        session,
+        signer=signer(),
+        now=datetime.now(UTC),
+        organization_id=message.event.organization.organization_id,
     )
 
 
 async def on_closing_document_issued(
     session: AsyncSession, message: Received[ClosingDocumentIssued]
 ) -> None:
-    """The UPD built, validated and queued for the EDO sender (or failed loudly if invalid)."""
+    """The UPD built, validated and queued for the EDO sender (failed loudly if invalid, or
+    left waiting for a party's EDO participant id: never a reason to retry the event, so the
+    1C record and the buyer's webhooks happen once, now, with it)."""
     await edo.record_closing_document(
         session, message.event.document, signer=signer(), now=datetime.now(UTC)
     )
@@ -74,6 +85,11 @@ async def on_billing_document(
     session: AsyncSession, message: Received[BillingDocumentEvent]
 ) -> None:
     """The buyer's endpoints that subscribed to it hear of it."""
+    await webhooks.fan_out(session, message.event, message.envelope)
+
+
+async def on_payment_allocated(session: AsyncSession, message: Received[PaymentAllocated]) -> None:
+    """The customer's endpoints that subscribed to it hear that its payment was applied."""
     await webhooks.fan_out(session, message.event, message.envelope)
 
 
@@ -101,6 +117,7 @@ HANDLERS: Mapping[type[Event], Handler] = {
     InvoiceOverdue: on_billing_document,
     InvoiceVoided: on_billing_document,
     CreditNoteIssued: on_billing_document,
+    PaymentAllocated: on_payment_allocated,
     SubscriptionCreated: on_subscription_created,
     SubscriptionActivated: on_subscription_change,
     SubscriptionChanged: on_subscription_change,

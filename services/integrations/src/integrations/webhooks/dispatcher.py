@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.provisioning import service as provisioning
 from integrations.settings import IntegrationsSettings
+from integrations.webhooks import metrics
 from integrations.webhooks.domain import (
     DeliveryPurpose,
     DeliveryStatus,
@@ -31,7 +32,7 @@ from integrations.webhooks.domain import (
     succeeded,
 )
 from integrations.webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
-from integrations.webhooks.service import disable, signing_secret_of
+from integrations.webhooks.service import disable, signing_secrets_of
 from integrations.webhooks.signing import SIGNATURE_HEADER, signature_header
 from integrations.webhooks.targets import (
     Resolver,
@@ -90,7 +91,8 @@ class Claimed:
 
     delivery_id: uuid.UUID
     url: str
-    secret: str
+    secrets: tuple[str, ...]
+    """The current signing secret, and the one a rotation replaced while it is honoured."""
     message_id: str
     event_type: str
     body: bytes
@@ -127,7 +129,9 @@ async def claim_due(session: AsyncSession, rules: DispatchRules, *, now: datetim
             Claimed(
                 delivery_id=delivery.delivery_id,
                 url=endpoint.url,
-                secret=signing_secret_of(endpoint, rules.vault),
+                # The wall clock, as for the signature's timestamp: the grace period is the
+                # receiver's, whatever schedule the delivery ran on.
+                secrets=signing_secrets_of(endpoint, rules.vault, now=datetime.now(UTC)),
                 message_id=delivery.message_id,
                 event_type=delivery.event_type,
                 body=delivery.body,
@@ -164,7 +168,7 @@ async def send(
         "Vitrina-Delivery-Id": str(claimed.delivery_id),
         # Signed at the moment of sending, with the wall clock: the receiver's replay window
         # is measured against its own clock, whatever schedule the delivery ran on.
-        SIGNATURE_HEADER: signature_header(claimed.secret, claimed.body),
+        SIGNATURE_HEADER: signature_header(claimed.secrets, claimed.body),
     }
     try:
         async with asyncio.timeout(rules.timeout.total_seconds()):
@@ -236,6 +240,7 @@ async def record(
             response = provisioning.partner_response(outcome.status_code, outcome.response_body)
             await provisioning.settle_success(session, delivery, response, now=attempted_at)
         await session.flush()
+        metrics.attempted("delivered", outcome.latency_ms)
         return
 
     endpoint.consecutive_failures += 1
@@ -243,7 +248,9 @@ async def record(
     retry_at = rules.schedule.next_attempt_at(delivery.round_attempts, now=attempted_at)
     if retry_at is not None:
         delivery.next_attempt_at = retry_at
+        metrics.attempted("failed_attempt", outcome.latency_ms)
     else:
+        metrics.attempted("gave_up", outcome.latency_ms)
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
         if is_provisioning:
@@ -263,6 +270,7 @@ async def record(
     if reason is not None and endpoint.status == EndpointStatus.ACTIVE:
         await session.flush()  # the sessions do not autoflush: disable() queries what is stored
         await disable(session, endpoint, reason=reason, now=attempted_at)
+        metrics.ENDPOINTS_DISABLED.inc()
     await session.flush()
 
 

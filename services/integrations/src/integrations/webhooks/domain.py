@@ -16,6 +16,7 @@ from vitrina_contracts.events.billing import (
     InvoiceOverdue,
     InvoicePaid,
     InvoiceVoided,
+    PaymentAllocated,
 )
 from vitrina_contracts.events.orders import (
     SubscriptionActivated,
@@ -63,6 +64,11 @@ BILLING_DOCUMENT_EVENTS: tuple[type[Event], ...] = (
     CreditNoteIssued,
 )
 
+# Of billing's payment events only the allocation names the customer: a payment received is
+# not yet anybody's (the payer's INN is not an organization), an unmatched one is the
+# operator's to look at.
+PAYMENT_EVENTS: tuple[type[Event], ...] = (PaymentAllocated,)
+
 
 def public_type(event_type: str) -> str:
     """The name an endpoint subscribes by: ``ru.vitrina.orders.subscription.activated`` ->
@@ -71,9 +77,11 @@ def public_type(event_type: str) -> str:
 
 
 EVENT_TYPES: frozenset[str] = frozenset(
-    public_type(cls.event_type) for cls in SUBSCRIPTION_EVENTS + BILLING_DOCUMENT_EVENTS
+    public_type(cls.event_type)
+    for cls in SUBSCRIPTION_EVENTS + BILLING_DOCUMENT_EVENTS + PAYMENT_EVENTS
 )
-"""What an endpoint may subscribe to: subscription lifecycle and billing documents."""
+"""What an endpoint may subscribe to: subscription lifecycle, billing documents and the
+allocation of a customer's payments."""
 
 
 def audience(event: Event) -> frozenset[uuid.UUID]:
@@ -89,12 +97,15 @@ def audience(event: Event) -> frozenset[uuid.UUID]:
         return frozenset({event.document.buyer.organization_id})
     if isinstance(event, CreditNoteIssued):
         return frozenset({event.credit_note.buyer.organization_id})
+    if isinstance(event, PaymentAllocated):
+        return frozenset({event.customer_id})
     return frozenset()
 
 
 class EndpointStatus(StrEnum):
     ACTIVE = "active"
     DISABLED = "disabled"
+    DELETED = "deleted"
 
 
 class DeliveryStatus(StrEnum):
@@ -150,6 +161,16 @@ class DisablePolicy:
             hours = (now - failing_since).total_seconds() / 3600
             return f"failing for {hours:.0f} hours without a successful delivery"
         return None
+
+
+def secrets_in_force(
+    current: str, previous: str | None, previous_expires_at: datetime | None, *, now: datetime
+) -> tuple[str, ...]:
+    """The secrets a delivery is signed with: the current one first, and the one a rotation
+    replaced for as long as its grace period lasts (a receiver checking either verifies)."""
+    if previous is not None and previous_expires_at is not None and now < previous_expires_at:
+        return (current, previous)
+    return (current,)
 
 
 def succeeded(status_code: int | None) -> bool:

@@ -28,12 +28,13 @@ class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (
         Index("ix_webhook_endpoints_owner_id_created_at", "owner_id", "created_at"),
-        # One place per partner answers provisioning calls, so there is no doubt which.
+        # One place per partner answers provisioning calls, so there is no doubt which (a
+        # deleted endpoint gives its place up).
         Index(
             "uq_webhook_endpoints_provisioning_owner",
             "owner_id",
             unique=True,
-            postgresql_where=text("provisioning"),
+            postgresql_where=text("provisioning AND status <> 'deleted'"),
         ),
     )
 
@@ -47,11 +48,18 @@ class WebhookEndpoint(Base):
     # Encrypted with the connectors' vault (every delivery is signed with the plaintext, so
     # it cannot be hashed); the owner sees it once, when the endpoint is registered.
     signing_secret_encrypted: Mapped[str] = mapped_column(Text)
+    # The secret a rotation replaced: deliveries are signed with it too until it expires, so
+    # the owner can switch its verifier over without refusing a single delivery.
+    previous_signing_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20))
     consecutive_failures: Mapped[int] = mapped_column(Integer)
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # Deleted endpoints stay as rows: their deliveries and attempts are history worth keeping.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from integrations.settings import IntegrationsSettings
@@ -19,7 +19,9 @@ from integrations.webhooks.schemas import (
     EndpointCreated,
     EndpointPage,
     EndpointRead,
+    EndpointUpdate,
     NotificationRead,
+    SecretRotated,
 )
 from integrations.webhooks.targets import TargetPolicy
 from vitrina_kit.api import SessionDep
@@ -106,6 +108,52 @@ async def list_endpoints(
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointRead)
 async def get_endpoint(endpoint_id: uuid.UUID, caller: Reader, session: SessionDep) -> EndpointRead:
     return EndpointRead.model_validate(await service.get_endpoint(session, caller, endpoint_id))
+
+
+@router.patch("/endpoints/{endpoint_id}", response_model=EndpointRead)
+async def update_endpoint(
+    endpoint_id: uuid.UUID,
+    body: EndpointUpdate,
+    caller: Writer,
+    session: SessionDep,
+    policy: PolicyDep,
+) -> EndpointRead:
+    """Change the URL (checked as at registration), the description or the event types."""
+    endpoint = await service.update_endpoint(
+        session, caller, endpoint_id, **body.model_dump(exclude_unset=True), policy=policy
+    )
+    return EndpointRead.model_validate(endpoint)
+
+
+@router.delete("/endpoints/{endpoint_id}", status_code=204)
+async def delete_endpoint(endpoint_id: uuid.UUID, caller: Writer, session: SessionDep) -> Response:
+    """Retire the endpoint: nothing more is sent to it, what was pending fails."""
+    await service.delete_endpoint(session, caller, endpoint_id, now=datetime.now(UTC))
+    return Response(status_code=204)
+
+
+@router.post("/endpoints/{endpoint_id}/rotate-secret", response_model=SecretRotated)
+async def rotate_secret(
+    endpoint_id: uuid.UUID,
+    request: Request,
+    caller: Writer,
+    session: SessionDep,
+    vault: VaultDep,
+    idempotency: IdempotencyDep,
+) -> JSONResponse:
+    """A new signing secret, shown this once (and to a retry with the same Idempotency-Key:
+    a lost answer must not leave the owner without it). The previous secret keeps signing
+    deliveries too until ``previous_secret_expires_at``. The owner only."""
+    grace = timedelta(hours=_settings(request).webhook_secret_grace_hours)
+
+    async def rotate() -> SecretRotated:
+        endpoint, secret = await service.rotate_secret(
+            session, caller, endpoint_id, grace=grace, vault=vault, now=datetime.now(UTC)
+        )
+        read = EndpointRead.model_validate(endpoint)
+        return SecretRotated(**read.model_dump(), signing_secret=secret)
+
+    return await idempotency.respond(rotate, response_model=SecretRotated, status_code=200)
 
 
 @router.post("/endpoints/{endpoint_id}/disable", response_model=EndpointRead)

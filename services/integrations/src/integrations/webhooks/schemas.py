@@ -2,24 +2,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from integrations.webhooks.domain import EVENT_TYPES
 from vitrina_kit.api import RequestModel, ResponseModel
 
+URL_DESCRIPTION = "https URL on a public address; checked again before every delivery."
+EVENT_TYPES_DESCRIPTION = f"Any of: {', '.join(sorted(EVENT_TYPES))}."
+
+
+def _known(event_types: list[str] | None) -> list[str] | None:
+    unknown = sorted(set(event_types or ()) - EVENT_TYPES)
+    if unknown:
+        raise ValueError(f"unknown event types: {', '.join(unknown)}")
+    return event_types
+
 
 class EndpointCreate(RequestModel):
-    url: str = Field(
-        min_length=1,
-        max_length=2000,
-        description="https URL on a public address; checked again before every delivery.",
-    )
+    url: str = Field(min_length=1, max_length=2000, description=URL_DESCRIPTION)
     description: str = Field(default="", max_length=200)
     event_types: list[str] = Field(
-        default_factory=list,
-        max_length=len(EVENT_TYPES),
-        description=f"Any of: {', '.join(sorted(EVENT_TYPES))}.",
+        default_factory=list, max_length=len(EVENT_TYPES), description=EVENT_TYPES_DESCRIPTION
     )
     provisioning: bool = Field(
         default=False,
@@ -30,10 +35,34 @@ class EndpointCreate(RequestModel):
     @field_validator("event_types")
     @classmethod
     def _known_event_types(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - EVENT_TYPES)
-        if unknown:
-            raise ValueError(f"unknown event types: {', '.join(unknown)}")
+        _known(value)
         return value
+
+
+class EndpointUpdate(RequestModel):
+    """What to change; a field left out stays as it is. Whether the endpoint takes provisioning
+    calls is not changed here: register (or delete) an endpoint for that."""
+
+    url: str | None = Field(
+        default=None, min_length=1, max_length=2000, description=URL_DESCRIPTION
+    )
+    description: str | None = Field(default=None, max_length=200)
+    event_types: list[str] | None = Field(
+        default=None, max_length=len(EVENT_TYPES), description=EVENT_TYPES_DESCRIPTION
+    )
+
+    @field_validator("event_types")
+    @classmethod
+    def _known_event_types(cls, value: list[str] | None) -> list[str] | None:
+        return _known(value)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        # null is not a value any of these fields can take; leave a field out to keep it.
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to keep it")
+        return self
 
 
 class EndpointRead(ResponseModel):
@@ -48,12 +77,25 @@ class EndpointRead(ResponseModel):
     failing_since: datetime | None
     disabled_at: datetime | None
     disabled_reason: str | None
+    secret_rotated_at: datetime | None
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until then deliveries are signed with the secret the last rotation "
+        "replaced as well as with the current one."
+    )
     created_at: datetime
 
 
 class EndpointCreated(EndpointRead):
     signing_secret: str = Field(
         description="Verify every delivery's Vitrina-Signature with it. Shown this once."
+    )
+
+
+class SecretRotated(EndpointRead):
+    signing_secret: str = Field(
+        description="The new secret: every delivery's Vitrina-Signature carries a v1 made with "
+        "it, and until previous_secret_expires_at one made with the previous secret too. Shown "
+        "this once."
     )
 
 

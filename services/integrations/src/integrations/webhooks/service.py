@@ -1,5 +1,6 @@
-"""Webhook endpoints and their deliveries: registering, listing, redelivering, and turning the
-events of other services into deliveries for the organizations they concern.
+"""Webhook endpoints and their deliveries: registering, editing, rotating the signing secret,
+deleting, listing, redelivering, and turning the events of other services into deliveries for
+the organizations they concern.
 
 Tenancy is in the queries (``visible_to``): another organization's endpoint or delivery is not
 found, so its id tells the caller nothing.
@@ -12,7 +13,8 @@ import logging
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, tuple_
@@ -25,6 +27,7 @@ from integrations.webhooks.domain import (
     EndpointStatus,
     audience,
     public_type,
+    secrets_in_force,
 )
 from integrations.webhooks.models import (
     DeliveryAttempt,
@@ -37,7 +40,7 @@ from vitrina_contracts.envelope import CloudEvent
 from vitrina_contracts.events.base import Event
 from vitrina_kit.auth import Caller, OrganizationKind
 from vitrina_kit.pagination import decode_cursor, encode_cursor
-from vitrina_kit.problems import Conflict, NotFound, UnprocessableEntity
+from vitrina_kit.problems import Conflict, DomainError, NotFound, UnprocessableEntity
 from vitrina_kit.tenancy import visible_to
 from vitrina_kit.vault import Vault
 
@@ -77,12 +80,37 @@ class EndpointDisabled(Conflict):
     title = "The endpoint is disabled"
 
 
+class EndpointDeleted(Conflict):
+    code = "endpoint_deleted"
+    title = "The endpoint was deleted"
+
+
+class SecretIsTheOwners(DomainError):
+    status = HTTPStatus.FORBIDDEN
+    code = "secret_is_the_owners"
+    title = "Only the endpoint's owner rotates its signing secret"
+
+
 def new_signing_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 def signing_secret_of(endpoint: WebhookEndpoint, vault: Vault) -> str:
     return str(vault.decrypt(endpoint.signing_secret_encrypted)[SECRET_KEY])
+
+
+def signing_secrets_of(
+    endpoint: WebhookEndpoint, vault: Vault, *, now: datetime
+) -> tuple[str, ...]:
+    """What a delivery sent at ``now`` is signed with: the current secret, and the previous one
+    while its grace period lasts."""
+    previous = endpoint.previous_signing_secret_encrypted
+    return secrets_in_force(
+        signing_secret_of(endpoint, vault),
+        None if previous is None else str(vault.decrypt(previous)[SECRET_KEY]),
+        endpoint.previous_secret_expires_at,
+        now=now,
+    )
 
 
 async def register_endpoint(
@@ -109,13 +137,16 @@ async def register_endpoint(
             )
         taken = await session.scalar(
             select(WebhookEndpoint.endpoint_id).where(
-                WebhookEndpoint.owner_id == caller.organization_id, WebhookEndpoint.provisioning
+                WebhookEndpoint.owner_id == caller.organization_id,
+                WebhookEndpoint.provisioning,
+                WebhookEndpoint.status != EndpointStatus.DELETED,
             )
         )
         if taken is not None:
+            # Disabling it would not do: a disabled endpoint keeps its place, to be enabled.
             raise ProvisioningEndpointTaken(
-                f"Endpoint {taken} receives the provisioning calls; disable it or register "
-                "without provisioning."
+                f"Endpoint {taken} receives the provisioning calls; change its URL, delete it, "
+                "or register without provisioning."
             )
     secret = new_signing_secret()
     endpoint = WebhookEndpoint(
@@ -149,7 +180,10 @@ async def list_endpoints(
     """The caller's endpoints (the operator's: every one), oldest first."""
     query = (
         select(WebhookEndpoint)
-        .where(visible_to(caller, WebhookEndpoint.owner_id))
+        .where(
+            visible_to(caller, WebhookEndpoint.owner_id),
+            WebhookEndpoint.status != EndpointStatus.DELETED,
+        )
         .order_by(WebhookEndpoint.created_at, WebhookEndpoint.endpoint_id)
         .limit(limit + 1)
     )
@@ -165,13 +199,91 @@ async def list_endpoints(
 async def get_endpoint(
     session: AsyncSession, caller: Caller, endpoint_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookEndpoint:
+    """The caller's endpoint (the operator's: anyone's); a deleted one is not found."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.endpoint_id == endpoint_id, visible_to(caller, WebhookEndpoint.owner_id)
+        WebhookEndpoint.endpoint_id == endpoint_id,
+        visible_to(caller, WebhookEndpoint.owner_id),
+        WebhookEndpoint.status != EndpointStatus.DELETED,
     )
     endpoint = await session.scalar(query.with_for_update() if for_update else query)
     if endpoint is None:
         raise EndpointNotFound(endpoint_id)
     return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    caller: Caller,
+    endpoint_id: uuid.UUID,
+    *,
+    url: str | None = None,
+    description: str | None = None,
+    event_types: Sequence[str] | None = None,
+    policy: TargetPolicy,
+    resolver: Resolver = system_resolver,
+) -> WebhookEndpoint:
+    """Change what is given (None: unchanged). A new URL passes the registration's checks, and
+    a refused one changes nothing. Pending deliveries go to the endpoint as it is when they
+    are sent: to the new URL, and still sent if their type was unsubscribed meanwhile (they
+    were due before the change)."""
+    endpoint = await get_endpoint(session, caller, endpoint_id, for_update=True)
+    target = None if url is None else await resolve(url, policy, resolver=resolver)
+    if target is not None:
+        endpoint.url = str(target.url)
+    if description is not None:
+        endpoint.description = description
+    if event_types is not None:
+        endpoint.event_types = sorted(set(event_types))
+    await session.flush()
+    return endpoint
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    caller: Caller,
+    endpoint_id: uuid.UUID,
+    *,
+    grace: timedelta,
+    vault: Vault,
+    now: datetime,
+) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret for the endpoint, in the clear (shown this once); the one it
+    replaces still signs deliveries, next to the new one, for ``grace``. A second rotation
+    within the grace period retires the oldest secret at once: two are in force at most."""
+    endpoint = await get_endpoint(session, caller, endpoint_id, for_update=True)
+    if endpoint.owner_id != caller.organization_id:
+        # The operator may switch a partner's endpoint off, but a secret it chose would be one
+        # the owner never learns: the owner rotates.
+        raise SecretIsTheOwners(f"Endpoint {endpoint_id} belongs to {endpoint.owner_id}.")
+    secret = new_signing_secret()
+    endpoint.previous_signing_secret_encrypted = endpoint.signing_secret_encrypted
+    endpoint.previous_secret_expires_at = now + grace
+    endpoint.signing_secret_encrypted = vault.encrypt({SECRET_KEY: secret})
+    endpoint.secret_rotated_at = now
+    await session.flush()
+    return endpoint, secret
+
+
+async def delete_endpoint(
+    session: AsyncSession, caller: Caller, endpoint_id: uuid.UUID, *, now: datetime
+) -> None:
+    """Retire the endpoint for good: nothing more is sent to it, what was pending fails (a
+    provisioning call too, so orders and the operator hear of it), and it is gone from the
+    API. Its deliveries stay readable by id, as history."""
+    endpoint = await get_endpoint(session, caller, endpoint_id, for_update=True)
+    await _fail_pending(
+        session,
+        endpoint,
+        error="endpoint deleted",
+        reason="The partner deleted its provisioning endpoint.",
+        now=now,
+    )
+    endpoint.status = EndpointStatus.DELETED
+    endpoint.deleted_at = now
+    # Nothing signs with it any more; a secret kept for no purpose is only a risk.
+    endpoint.previous_signing_secret_encrypted = None
+    endpoint.previous_secret_expires_at = None
+    await session.flush()
 
 
 async def enable_endpoint(
@@ -216,29 +328,16 @@ async def disable(
 ) -> None:
     """Disable ``endpoint`` (locked by the caller), fail what it still had pending, and tell
     its owner unless the owner did it."""
-    from integrations.provisioning import service as provisioning  # it builds on this module
-
     endpoint.status = EndpointStatus.DISABLED
     endpoint.disabled_at = now
     endpoint.disabled_reason = reason
-    pending = (
-        await session.scalars(
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.endpoint_id == endpoint.endpoint_id,
-                WebhookDelivery.status == DeliveryStatus.PENDING,
-            )
-            .with_for_update()
-        )
-    ).all()
-    for delivery in pending:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.next_attempt_at = None
-        delivery.last_error = f"endpoint disabled: {reason}"
-        if delivery.purpose == DeliveryPurpose.PROVISIONING:
-            await provisioning.settle_failure(
-                session, delivery, reason=f"The partner's endpoint was disabled: {reason}.", now=now
-            )
+    await _fail_pending(
+        session,
+        endpoint,
+        error=f"endpoint disabled: {reason}",
+        reason=f"The partner's endpoint was disabled: {reason}.",
+        now=now,
+    )
     if notify:
         session.add(
             WebhookNotification(
@@ -255,6 +354,32 @@ async def disable(
             "webhook endpoint disabled",
             extra={"endpoint_id": str(endpoint.endpoint_id), "reason": reason},
         )
+    await session.flush()
+
+
+async def _fail_pending(
+    session: AsyncSession, endpoint: WebhookEndpoint, *, error: str, reason: str, now: datetime
+) -> None:
+    """Fail what ``endpoint`` still had pending (``error`` in the delivery log); a provisioning
+    call's failure is told, for ``reason``."""
+    from integrations.provisioning import service as provisioning  # it builds on this module
+
+    pending = (
+        await session.scalars(
+            select(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint.endpoint_id,
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+            )
+            .with_for_update()
+        )
+    ).all()
+    for delivery in pending:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        delivery.last_error = error
+        if delivery.purpose == DeliveryPurpose.PROVISIONING:
+            await provisioning.settle_failure(session, delivery, reason=reason, now=now)
     await session.flush()
 
 
@@ -397,6 +522,8 @@ async def redeliver(
     """Send a delivered or failed message again, now, with a fresh retry schedule."""
     delivery = await get_delivery(session, caller, delivery_id, for_update=True)
     endpoint = await session.get_one(WebhookEndpoint, delivery.endpoint_id)
+    if endpoint.status == EndpointStatus.DELETED:
+        raise EndpointDeleted(f"Endpoint {endpoint.endpoint_id} was deleted.")
     if endpoint.status != EndpointStatus.ACTIVE:
         raise EndpointDisabled(f"Enable endpoint {endpoint.endpoint_id} first.")
     if delivery.status == DeliveryStatus.PENDING:

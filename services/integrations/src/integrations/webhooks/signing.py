@@ -14,7 +14,10 @@ This module uses the standard library only, so a partner can copy it as it is::
     except InvalidSignature:
         return 400
 
-During a secret rotation a header may carry several ``v1`` values; any one matching is enough.
+During a secret rotation the header carries one ``v1`` per secret in force —
+``t=<unix seconds>,v1=<with the new secret>,v1=<with the old one>`` — for the grace period the
+old secret is honoured; any one matching is enough, so a receiver still holding the old secret
+and one already holding the new both verify.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 
 SIGNATURE_HEADER = "Vitrina-Signature"
 SCHEME = "v1"
@@ -39,10 +43,16 @@ def signature(secret: str, body: bytes, timestamp: int) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
-    """The ``Vitrina-Signature`` value for ``body`` sent at ``timestamp`` (default: now)."""
+def signature_header(
+    secrets: str | Sequence[str], body: bytes, *, timestamp: int | None = None
+) -> str:
+    """The ``Vitrina-Signature`` value for ``body`` sent at ``timestamp`` (default: now): one
+    ``v1`` per secret, in the order given (during a rotation: the new secret, then the old)."""
     at = int(time.time()) if timestamp is None else timestamp
-    return f"t={at},{SCHEME}={signature(secret, body, at)}"
+    keys = [secrets] if isinstance(secrets, str) else list(secrets)
+    if not keys:
+        raise ValueError("a signature needs at least one secret")
+    return ",".join([f"t={at}", *(f"{SCHEME}={signature(key, body, at)}" for key in keys)])
 
 
 def verify(
