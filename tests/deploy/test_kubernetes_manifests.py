@@ -3,8 +3,10 @@
 The kustomizations are rendered by a small renderer below (only the kustomize features the
 manifests use; any other field fails the render, so nothing is silently skipped), and every
 rendered object is validated against the Kubernetes OpenAPI schemas that ``kubernetes-validate``
-bundles, in strict mode (unknown fields are errors). The Strimzi KafkaTopics, a CRD those schemas
-lack, are validated against strimzi-kafkatopic-v1beta2.schema.json beside this file. Then:
+bundles, in strict mode (unknown fields are errors). The Strimzi KafkaTopics and the Prometheus
+Operator's PrometheusRule, ServiceMonitor and PodMonitor, CRDs those schemas lack, are validated
+against strimzi-kafkatopic-v1beta2.schema.json and prometheus-operator-v1.schema.json beside this
+file (test_observability.py checks what the monitoring resources say). Then:
 the topics are exactly the contracts registry's; each service has its API (Deployment, Service,
 PodDisruptionBudget, HorizontalPodAutoscaler), workers and migration Job; every pod is probed,
 sized and unprivileged; and every environment variable set is one its settings class reads.
@@ -38,6 +40,9 @@ BASE = K8S / "base"
 OVERLAYS = {"base": BASE, "production": K8S / "overlays" / "production"}
 TOPICS_FILE = BASE / "topics" / "kafka-topics.yaml"
 KAFKA_TOPIC_SCHEMA = Path(__file__).with_name("strimzi-kafkatopic-v1beta2.schema.json")
+MONITORING_SCHEMA = Path(__file__).with_name("prometheus-operator-v1.schema.json")
+MONITORING_KINDS = {"PrometheusRule", "ServiceMonitor", "PodMonitor"}
+WORKER_METRICS_PORT = 9100  # the `metrics` port of a worker pod, scraped by the PodMonitor
 
 # The oldest Kubernetes the manifests claim (matchLabelKeys, autoscaling/v2, policy/v1 are all
 # there by then) and the newest whose schemas the library bundles.
@@ -278,12 +283,15 @@ def test_every_manifest_is_valid_against_the_kubernetes_schemas(
     rendered: list[Manifest], version: str
 ) -> None:
     kafka_topic = json.loads(KAFKA_TOPIC_SCHEMA.read_text(encoding="utf-8"))
+    monitoring = json.loads(MONITORING_SCHEMA.read_text(encoding="utf-8"))
     errors = []
     for obj in rendered:
         where = f"{obj['kind']} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"
         try:
             if obj["kind"] == "KafkaTopic":
                 jsonschema.validate(obj, kafka_topic)
+            elif obj["kind"] in MONITORING_KINDS:
+                jsonschema.validate(obj, monitoring)
             else:
                 kubernetes_validate.validate(obj, version, strict=True)
         except (jsonschema.ValidationError, kubernetes_validate.utils.SchemaNotFoundError) as e:
@@ -424,7 +432,8 @@ def test_every_service_has_its_api_workers_and_migration(
         assert container["args"] == [command], obj["metadata"]["name"]
         assert container["image"].rpartition(":")[0].endswith(service), obj["metadata"]["name"]
         ports = [p["containerPort"] for p in container.get("ports", [])]
-        assert ports in ([], [PORTS[service]]), obj["metadata"]["name"]
+        expected = [PORTS[service], WORKER_METRICS_PORT] if obj is worker else [PORTS[service]]
+        assert ports in ([], expected), obj["metadata"]["name"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     # The autoscaler owns the API's replica count: a `replicas` here would reset it on apply.
     assert "replicas" not in api["spec"]
@@ -574,7 +583,8 @@ def test_the_settings_every_pod_gets_are_valid_and_consistent(
         )
         assert settings.service_name == service
         for port in container.get("ports", []):
-            assert port["containerPort"] == settings.http_port
+            if port["name"] == "http":  # `metrics`: test_observability.py
+                assert port["containerPort"] == settings.http_port
         assert settings.http_host == "0.0.0.0"  # probes and the Service reach the pod's IP
         # The KafkaTopics carry the registry's default stages only.
         assert tuple(settings.consumer_retry_stages.split(",")) == RETRY_STAGES
