@@ -57,6 +57,7 @@ COMMANDS = {"migrate", "topics", "api", "consumer", "relay", "run"}
 SIMULATORS = {
     "edo-operator": ("vitrina_simulators.edo_operator", 8090),
     "onec": ("vitrina_simulators.onec", 8091),
+    "partner": ("vitrina_simulators.provisioning", 8092),
 }
 SIMULATORS_DOCKERFILE = "tools/simulators/Dockerfile"
 CLI_DOCKERFILE = "tools/cli/Dockerfile"
@@ -597,6 +598,20 @@ def test_simulators_dockerfile_copies_the_xsd_the_edo_simulator_is_given(
     assert f'"--schema={in_image}"' in instructions(runtime, "CMD")[-1]
 
 
+def test_simulators_are_given_what_vitrina_dev_gives_them(
+    blocks: dict[str, dict[str, Any]],
+) -> None:
+    """One set of demo logins for both stacks, so the README's demo flow reads the same."""
+    from vitrina_cli.simulators import local_simulators
+
+    for simulator in local_simulators(8001):
+        command = [str(part) for part in blocks[simulator.name]["command"]]
+        assert command[2] == simulator.module
+        assert sorted(part for part in command[3:] if part.split("=")[0] not in {
+            "--host", "--port", "--schema"
+        }) == sorted(simulator.options), simulator.name  # fmt: skip
+
+
 # --- the demo jobs: seed and connectors ------------------------------------------------------
 
 
@@ -657,6 +672,45 @@ def test_seed_runs_vitrina_seed_once_the_services_it_talks_to_are_healthy(
     )
 
 
+def test_the_seed_gives_the_demo_partner_an_endpoint_at_the_partner_simulator(
+    blocks: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ipaddress
+
+    from integrations.settings import IntegrationsSettings
+    from integrations.webhooks.targets import TargetPolicy
+
+    seed = blocks["seed"]
+    env = environment(seed)
+    assert env["VITRINA_INTEGRATIONS_URL"] == service_url(blocks, monkeypatch, "integrations")
+    partner = urlsplit(env["VITRINA_PARTNER_SIMULATOR_URL"])
+    assert (partner.scheme, partner.hostname, partner.port) == (
+        "http", "partner", SIMULATORS["partner"][1]
+    )  # fmt: skip
+    for name in ("integrations", "partner"):
+        assert depends_on(seed).get(name, {}).get("condition") == "service_healthy", name
+    # The EDO and 1C connectors are the `connectors` job's: registered once, not twice.
+    assert "VITRINA_EDO_SIMULATOR_URL" not in env
+    assert "VITRINA_ONEC_SIMULATOR_URL" not in env
+    # Integrations takes (and later calls) a plain-http target on a Docker network, and still
+    # refuses the cloud metadata address.
+    integrations = effective_settings(
+        monkeypatch, "integrations", environment(blocks["integrations"])
+    )
+    assert isinstance(integrations, IntegrationsSettings)
+    policy = TargetPolicy.of(
+        allow_http=integrations.webhook_allow_http,
+        allowed_networks=integrations.webhook_allowed_networks,
+    )
+    assert policy.allow_http
+    for address in ("172.18.0.5", "192.168.16.3", "10.0.1.7"):
+        assert policy.permits(ipaddress.ip_address(address)), address
+    assert not policy.permits(ipaddress.ip_address("169.254.169.254"))
+    assert environment(blocks["integrations-worker"]) == environment(blocks["integrations"])
+    rule = depends_on(blocks["integrations-worker"]).get("partner", {})
+    assert rule.get("condition") == "service_healthy", "its webhook dispatcher calls the partner"
+
+
 def test_the_cli_image_installs_the_clis_dependencies_without_the_local_extra() -> None:
     stages = dockerfile_stages(CLI_DOCKERFILE)
     pyproject = tomllib.loads((REPO / "tools/cli/pyproject.toml").read_text(encoding="utf-8"))
@@ -712,9 +766,16 @@ def test_demo_connectors_are_what_integrations_accepts_and_reach_the_simulators(
 
     from integrations.connectors.domain import configuration_problems
     from integrations.connectors.schemas import ConnectorCreate
+    from vitrina_cli import demo_integrations
+    from vitrina_cli.simulators import SimulatorUrls
 
     connectors = {connector["kind"]: connector for connector in demo_connectors(compose)}
     assert set(connectors) == {"edo_operator", "onec_odata"}
+    # The very connectors `vitrina dev` registers (same names, so neither stack's seed
+    # registers a second one), with the simulators' compose addresses.
+    assert demo_connectors(compose) == demo_integrations.demo_connectors(
+        SimulatorUrls(edo_operator="http://edo-operator:8090", onec="http://onec:8091")
+    )
     for connector in connectors.values():
         body = ConnectorCreate.model_validate(connector)
         problems = configuration_problems(

@@ -162,6 +162,12 @@ async def test_the_seeded_demo_catalog_is_on_the_storefront_and_known_to_orders(
         assert ("edo_operator", "http://edo-operator:8090") in kinds
         assert ("onec_odata", "http://onec:8091/accounting/odata/standard.odata") in kinds
 
+        # The seed registered the demo partner's provisioning endpoint and gave the partner
+        # simulator its signing secret.
+        partner = await client.get("http://127.0.0.1:8092/simulator/stats")
+        assert partner.status_code == 200, partner.text
+        assert partner.json()["has_secret"] is True
+
 
 async def test_a_published_product_reaches_the_orders_projection(stack: DockerCompose) -> None:
     async with httpx.AsyncClient(timeout=10.0) as client:

@@ -1,6 +1,7 @@
 """`vitrina dev` as a developer uses it: the real command, every service a real process, the
-embedded broker and PostgreSQL, the demo catalog flowing from catalog to orders over Kafka —
-and Ctrl-C leaving nothing behind. Then a second start on the same data keeps the data."""
+embedded broker and PostgreSQL, the demo catalog flowing from catalog to orders over Kafka, the
+EDO, 1C and partner simulators running and connected — and Ctrl-C leaving nothing behind. Then a
+second start on the same data keeps the data."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -26,6 +28,7 @@ from vitrina_cli.seed import operator_authorization
 from vitrina_kit.local import free_port
 
 SERVICES = ("identity", "catalog", "orders", "billing", "integrations")
+SIMULATORS = ("edo-operator", "onec", "partner")  # on the ports after the services'
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 
@@ -48,12 +51,14 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _five_free_ports() -> int:
+def _free_ports() -> int:
+    """The first of consecutive free ports for the services and the simulators."""
+    count = len(SERVICES) + len(SIMULATORS)
     for _ in range(100):
         base = free_port()
-        if base + 4 <= 65535 and all(_port_free(base + i) for i in range(1, 5)):
+        if base + count - 1 <= 65535 and all(_port_free(base + i) for i in range(1, count)):
             return base
-    pytest.fail("found no five consecutive free ports")
+    pytest.fail(f"found no {count} consecutive free ports")
 
 
 class Dev:
@@ -110,6 +115,8 @@ class Dev:
         pytest.fail(f"vitrina dev not ready after {timeout}s:\n{self.output}\n{self.logs()}")
 
     def url(self, service: str) -> str:
+        if service in SIMULATORS:
+            return f"http://127.0.0.1:{self.base_port + len(SERVICES) + SIMULATORS.index(service)}"
         return f"http://127.0.0.1:{self.base_port + SERVICES.index(service)}"
 
     def logs(self) -> str:
@@ -138,12 +145,13 @@ class Dev:
 
 
 @pytest.fixture
-def start_dev() -> Iterator[Callable[[Path], Dev]]:
-    """``start_dev(data_dir)``: `vitrina dev` on five free ports; killed after the test."""
+def start_dev() -> Iterator[Callable[..., Dev]]:
+    """``start_dev(data_dir, base_port=None)``: `vitrina dev` on eight (free) ports; killed
+    after the test."""
     started: list[Dev] = []
 
-    def start(data_dir: Path) -> Dev:
-        started.append(Dev(_five_free_ports(), data_dir))
+    def start(data_dir: Path, base_port: int | None = None) -> Dev:
+        started.append(Dev(base_port or _free_ports(), data_dir))
         return started[-1]
 
     yield start
@@ -162,6 +170,42 @@ def _eventually(
             return last
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what}; last answer: {last and last.text}")
+
+
+def _assert_simulators_connected(dev: Dev, seeded: dict[str, Any], *, outcome: str) -> None:
+    """The seed registered (or kept) the operator's EDO and 1C connectors at this stack's
+    simulators and the demo partner's provisioning endpoint, whose secret the partner
+    simulator now holds."""
+    wired = seeded["integrations"]
+    assert [(c["kind"], c["outcome"]) for c in wired["connectors"]] == [
+        ("edo_operator", outcome),
+        ("onec_odata", outcome),
+    ]
+    assert wired["provisioning"]["outcome"] == outcome, wired["provisioning"]
+    assert wired["provisioning"]["url"] == f"{dev.url('partner')}/provisioning"
+    with httpx.Client(timeout=10) as client:
+        organization = operator_authorization(client, dev.url("identity"))
+        listed = client.get(f"{dev.url('integrations')}/connectors", headers=organization)
+        assert listed.status_code == 200, listed.text
+        endpoints = {item["kind"]: item["endpoint_url"] for item in listed.json()["items"]}
+        assert endpoints == {
+            "edo_operator": dev.url("edo-operator"),
+            "onec_odata": f"{dev.url('onec')}/accounting/odata/standard.odata",
+        }
+        # The simulators answer as the connectors will call them.
+        token = client.post(
+            f"{dev.url('edo-operator')}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=("vitrina", "dev-edo-secret"),
+        )
+        assert token.status_code == 200, token.text
+        odata = client.get(
+            f"{dev.url('onec')}/accounting/odata/standard.odata/", auth=("odata", "dev-odata")
+        )
+        assert odata.status_code == 200, odata.text
+        partner = client.get(f"{dev.url('partner')}/simulator/stats")
+        assert partner.status_code == 200, partner.text
+        assert partner.json()["has_secret"] is True
 
 
 def _product_body(slug: str) -> dict[str, object]:
@@ -188,7 +232,7 @@ def _product_body(slug: str) -> dict[str, object]:
 
 
 def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
-    start_dev: Callable[[Path], Dev], tmp_path: Path
+    start_dev: Callable[..., Dev], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "stack"
     dev = start_dev(data_dir)
@@ -196,6 +240,8 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
     output = dev.output
     for service in SERVICES:
         assert f"{dev.url(service)}/docs" in output, output
+    for simulator in SIMULATORS:
+        assert dev.url(simulator) in output, output
 
     with httpx.Client(timeout=10) as client:
         for service in SERVICES:
@@ -215,6 +261,8 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
         assert len(seeded["products"]) >= 2
         assert all(product["created"] for product in seeded["products"])
         assert seeded["not_in_orders"] == []
+    _assert_simulators_connected(dev, seeded, outcome="registered")
+    with httpx.Client(timeout=10) as client:
         for product in seeded["products"]:
             in_orders = client.get(
                 f"{dev.url('orders')}/catalog/products/{product['id']}", headers=organization
@@ -263,19 +311,22 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
     code, children = dev.interrupt()
     assert code == 0, dev.output
     assert "Stopped." in dev.output
-    assert len(children) >= len(SERVICES) + 1  # the services and the broker
+    assert len(children) >= len(SERVICES) + len(SIMULATORS) + 1  # with the broker
     _, alive = psutil.wait_procs(children, timeout=5)
     assert alive == [], [p.cmdline() for p in alive]
     # PostgreSQL (a daemon of its own) was stopped too; its data stays for the next start.
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
     assert (data_dir / "postgres" / "PG_VERSION").exists()
 
-    # A second start on the same data: nothing seeded twice, everything made before is there.
-    again = start_dev(data_dir)
+    # A second start on the same data (and ports, as a developer restarts it): nothing seeded
+    # twice, everything made before is there.
+    again = start_dev(data_dir, base_port=dev.base_port)
     again.wait_until_ready()
     reseeded = json.loads((data_dir / "seed.json").read_text("utf-8"))
     assert [p["id"] for p in reseeded["products"]] == [p["id"] for p in seeded["products"]]
     assert not any(product["created"] for product in reseeded["products"])
+    # The connectors and the endpoint are kept; the new partner simulator got the secret again.
+    _assert_simulators_connected(again, reseeded, outcome="kept")
     with httpx.Client(timeout=10) as client:
         organization = operator_authorization(client, again.url("identity"))
         kept = client.get(
@@ -291,7 +342,7 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
 
 
 def test_a_service_that_dies_takes_the_stack_down_and_shows_its_log(
-    start_dev: Callable[[Path], Dev], tmp_path: Path
+    start_dev: Callable[..., Dev], tmp_path: Path
 ) -> None:
     dev = start_dev(tmp_path / "stack")
     dev.wait_until_ready()

@@ -85,3 +85,34 @@ def test_one_data_folder_serves_one_stack(tmp_path: Path) -> None:
         first.stop()
     second._take_lock()
     second.stop()
+
+
+def test_the_simulators_listen_on_the_three_ports_after_the_services(tmp_path: Path) -> None:
+    config = StackConfig(root=tmp_path, data_dir=tmp_path / "data", base_port=18001)
+
+    ports = {simulator.name: simulator.port for simulator in Stack(config).simulator_choices}
+
+    assert ports == {"edo-operator": 18006, "onec": 18007, "partner": 18008}
+    without = StackConfig(root=tmp_path, data_dir=tmp_path / "data", simulators=False)
+    assert Stack(without).simulator_choices == []
+
+
+def test_a_taken_simulator_port_stops_the_start_too(tmp_path: Path) -> None:
+    base = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + 7))
+        taken.listen()
+        stack = Stack(StackConfig(root=tmp_path, data_dir=tmp_path / "data", base_port=base))
+        with pytest.raises(StackError, match=f"port {base + 7} \\(for the partner simulator\\)"):
+            stack.start()
+    stack.stop()
+    assert stack.services == []
+
+
+def test_integrations_may_call_the_partner_simulator_on_loopback(tmp_path: Path) -> None:
+    endpoint = ServiceEndpoint("integrations", "127.0.0.1", 18005, "postgresql+asyncpg://h/i")
+
+    env = _stack(tmp_path).service_env(endpoint)
+
+    assert env["INTEGRATIONS_WEBHOOK_ALLOW_HTTP"] == "true"
+    assert env["INTEGRATIONS_WEBHOOK_ALLOWED_NETWORKS"] == '["127.0.0.0/8"]'

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,6 +38,8 @@ from vitrina_cli.supervisor import Child, ChildFailed
 from vitrina_cli.workspace import repo_root
 
 if TYPE_CHECKING:
+    from vitrina_cli.demo_integrations import StartSimulators
+    from vitrina_cli.simulators import SimulatorUrls
     from vitrina_cli.stack import Stack
 
 app = typer.Typer(
@@ -111,13 +113,24 @@ def dev(
         bool,
         typer.Option("--fresh", help="Empty every service's database first (demo data included)."),
     ] = False,
+    no_simulators: Annotated[
+        bool,
+        typer.Option(
+            "--no-simulators",
+            help="Do not start the EDO, 1C and partner simulators (nor connect them).",
+        ),
+    ] = False,
 ) -> None:
     """Start the whole marketplace locally and keep it running until Ctrl-C.
 
-    Starts the broker, PostgreSQL and every service, and seeds a demo catalog. Uses an
-    embedded Kafka-compatible broker unless KAFKA_BOOTSTRAP_SERVERS is set, and an embedded
-    PostgreSQL (data kept in DATA_DIR/postgres) unless VITRINA_DATABASE_URL names a
-    server (each service gets its own database `vitrina_<service>` there).
+    Starts the broker, PostgreSQL and every service, seeds a demo catalog, and starts the
+    simulators of the EDO operator, 1C and a partner's provisioning endpoint on the three
+    ports after the services' (connected by the seed: the operator's EDO and 1C connectors,
+    the demo partner's provisioning endpoint). A simulator is not started when the operator
+    has connected a real system of its kind. Uses an embedded Kafka-compatible broker unless
+    KAFKA_BOOTSTRAP_SERVERS is set, and an embedded PostgreSQL (data kept in
+    DATA_DIR/postgres) unless VITRINA_DATABASE_URL names a server (each service gets its
+    own database `vitrina_<service>` there).
     """
     started = time.monotonic()
     # Imported here: the stack brings SQLAlchemy, Alembic and Kafka clients, which every other
@@ -127,7 +140,11 @@ def dev(
 
     root = repo_root()
     config = StackConfig.from_env(
-        root, data_dir or root / ".vitrina", base_port=base_port, fresh=fresh
+        root,
+        data_dir or root / ".vitrina",
+        base_port=base_port,
+        fresh=fresh,
+        simulators=not no_simulators,
     )
     stack = Stack(config, report=_step)
     console.print(f"[bold]Vitrina[/] — starting the marketplace from {root}")
@@ -138,6 +155,9 @@ def dev(
             stack.start()
             if not no_seed:
                 _seed(stack)
+            elif stack.simulator_choices:
+                with _step("Starting the simulators"):
+                    stack.start_simulators()
             _show(stack, started)
             died = stack.supervisor.watch()
             _report_death(died, "exited unexpectedly")
@@ -179,17 +199,51 @@ def seed_command(
         Path | None,
         typer.Option(help="Where seed.json is read and written [default: .vitrina]"),
     ] = None,
+    integrations_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VITRINA_INTEGRATIONS_URL",
+            help="Integrations' base URL: connect the simulators below [default: none].",
+        ),
+    ] = None,
+    edo_simulator_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VITRINA_EDO_SIMULATOR_URL",
+            help="Register the operator's EDO connector to this EDO operator simulator.",
+        ),
+    ] = None,
+    onec_simulator_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VITRINA_ONEC_SIMULATOR_URL",
+            help="Register the operator's 1C connector to this 1C simulator.",
+        ),
+    ] = None,
+    partner_simulator_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VITRINA_PARTNER_SIMULATOR_URL",
+            help="Register the demo partner's provisioning endpoint at this partner simulator.",
+        ),
+    ] = None,
 ) -> None:
     """Load the demo catalog into a running marketplace (`vitrina dev` does it by itself).
 
     Registers the demo partners in identity, gives each an API client, creates their products
-    and the operator's own as their owners and has the operator approve them all. Safe to run
-    again: nothing is created twice. The partners' client credentials are kept in
-    DATA_DIR/seed.json.
+    and the operator's own as their owners and has the operator approve them all. Given
+    --integrations-url and simulators' URLs, also registers the operator's EDO and 1C
+    connectors and the demo partner's provisioning endpoint against them (a connector the
+    operator registered itself for a kind is left alone). Safe to run again: nothing is
+    created twice. The partners' client credentials are kept in DATA_DIR/seed.json.
     """
     import httpx
 
     from vitrina_cli import seed
+    from vitrina_cli.simulators import SimulatorUrls
+
+    def clean(url: str | None) -> str | None:
+        return url.rstrip("/") if url else None
 
     seed_file = (data_dir or repo_root() / ".vitrina") / "seed.json"
     try:
@@ -197,9 +251,15 @@ def seed_command(
             seed_file,
             identity_url=identity_url.rstrip("/"),
             catalog_url=catalog_url.rstrip("/"),
-            orders_url=orders_url.rstrip("/") if orders_url else None,
+            orders_url=clean(orders_url),
             operator_client_id=operator_client_id,
             operator_client_secret=operator_client_secret,
+            integrations_url=clean(integrations_url),
+            simulators=SimulatorUrls(
+                edo_operator=clean(edo_simulator_url),
+                onec=clean(onec_simulator_url),
+                partner=clean(partner_simulator_url),
+            ),
         )
     except httpx.HTTPError as error:
         console.print(f"[red]✗ a service cannot be reached: {escape(str(error))}[/]")
@@ -263,6 +323,16 @@ def _seed(stack: Stack) -> None:
     import httpx
 
     from vitrina_cli import seed
+    from vitrina_cli.simulators import SimulatorUrls
+
+    def start_simulators(names: set[str]) -> None:
+        # Within the seed's own step (one status line at a time): say it when done.
+        started = time.monotonic()
+        stack.start_simulators(names)
+        console.print(
+            f"  simulators started: {', '.join(sorted(names))} "
+            f"[dim]({time.monotonic() - started:.1f} s)[/]"
+        )
 
     seed_file = stack.config.data_dir / "seed.json"
     if stack.config.fresh:
@@ -275,6 +345,9 @@ def _seed(stack: Stack) -> None:
             orders_url=stack.service("orders").url,
             operator_client_id=seed.DEV_OPERATOR_CLIENT_ID,
             operator_client_secret=seed.DEV_OPERATOR_CLIENT_SECRET,
+            integrations_url=stack.service("integrations").url,
+            simulators=SimulatorUrls.of(stack.simulator_choices),
+            start_simulators=start_simulators,
         )
     except httpx.HTTPError as error:
         stack.supervisor.check()  # a service that died explains more than the HTTP error
@@ -289,21 +362,50 @@ def _load_demo_catalog(
     orders_url: str | None,
     operator_client_id: str,
     operator_client_secret: str,
+    integrations_url: str | None = None,
+    simulators: SimulatorUrls | None = None,
+    start_simulators: StartSimulators | None = None,
 ) -> None:
-    """Seed, save ``seed_file`` and say what was made (``vitrina dev`` and ``vitrina seed``)."""
+    """Seed, save ``seed_file`` and say what was made (``vitrina dev`` and ``vitrina seed``).
+
+    With ``integrations_url`` and ``simulators``, the demo connectors and the demo partner's
+    provisioning endpoint too; ``start_simulators`` starts those something will talk to.
+    """
+    import dataclasses
+
     import httpx
 
-    from vitrina_cli import seed
+    from vitrina_cli import demo_integrations, seed
 
+    operator = seed.ClientCredentials(operator_client_id, operator_client_secret)
+    previous = seed.saved_integrations(seed_file)
     with _step("Seeding the demo catalog"), httpx.Client(timeout=10.0) as client:
         result = seed.seed_demo_catalog(
             client,
             identity_url=identity_url,
             catalog_url=catalog_url,
             orders_url=orders_url,
-            operator=seed.ClientCredentials(operator_client_id, operator_client_secret),
+            operator=operator,
             saved=seed.saved_credentials(seed_file),
         )
+    # Kept when this run connects nothing: the endpoint's signing secret cannot be read again.
+    result = dataclasses.replace(result, integrations=previous)
+    if integrations_url and simulators:
+        partner = next(
+            (p for p in result.partners if p.key == demo_integrations.PROVISIONING_PARTNER), None
+        )
+        with _step("Connecting the simulators"), httpx.Client(timeout=10.0) as client:
+            wired = demo_integrations.seed_integrations(
+                client,
+                identity_url=identity_url,
+                integrations_url=integrations_url,
+                simulators=simulators,
+                partner=partner,
+                operator=operator,
+                saved=previous,
+                start_simulators=start_simulators,
+            )
+        result = dataclasses.replace(result, integrations=dataclasses.asdict(wired))
     seed_file.parent.mkdir(parents=True, exist_ok=True)
     result.save(seed_file)
     new_partners = sum(partner.created for partner in result.partners)
@@ -314,6 +416,8 @@ def _load_demo_catalog(
         f"  {len(result.products)} products ({new_products} new), "
         f"ids and the partners' API clients in {seed_file}"
     )
+    if result.integrations is not None and integrations_url and simulators:
+        _show_integrations(result.integrations)
     if result.not_in_orders:
         console.print(
             "[yellow]  ! orders has not received "
@@ -321,6 +425,52 @@ def _load_demo_catalog(
             + " — events in flight when the embedded broker last stopped are lost; "
             "`vitrina dev --fresh` starts over with empty databases.[/]"
         )
+
+
+def _show_integrations(wired: dict[str, Any]) -> None:
+    """What the seed connected (``demo_integrations.IntegrationsSeeded``, as saved)."""
+    for connector in wired["connectors"]:
+        console.print(
+            f"  connector {connector['kind']}: {escape(connector['name'])} ({connector['outcome']})"
+        )
+    provisioning = wired.get("provisioning")
+    if provisioning is not None:
+        console.print(
+            f"  provisioning endpoint of {escape(provisioning['partner_name'])}: "
+            f"{provisioning['url'] or '—'} ({provisioning['outcome']})"
+        )
+        if provisioning.get("note"):
+            console.print(f"[yellow]  ! {escape(provisioning['note'])}[/]")
+
+
+def _show_simulators(stack: Stack) -> None:
+    """Where a person acts in the demo: the buyer signs in the EDO simulator, the invoice and
+    the sale show in 1C, the partner's provisioning calls are listed (lines, not a table: the
+    URLs are long and must stay whole)."""
+    from vitrina_cli.simulators import (
+        EDO_BUYER_CLIENT,
+        ONEC_BASE,
+        ONEC_USER,
+    )
+
+    shown = {
+        "edo-operator": (
+            "EDO operator",
+            "",
+            f"the buyer's client {EDO_BUYER_CLIENT[0]} / {EDO_BUYER_CLIENT[1]}",
+        ),
+        "onec": (
+            "1C",
+            f"/{ONEC_BASE}/odata/standard.odata",
+            f"user {ONEC_USER[0]} / {ONEC_USER[1]}",
+        ),
+        "partner": ("partner", "/simulator/calls", "the provisioning calls it received"),
+    }
+    for simulator in stack.simulators:
+        title, path, hint = shown[simulator.name]
+        console.print(f"{title + ' simulator':<23} {simulator.url}{path}  [dim]({hint})[/]")
+    if stack.simulators:
+        console.print()
 
 
 def _show(stack: Stack, started: float) -> None:
@@ -335,6 +485,7 @@ def _show(stack: Stack, started: float) -> None:
     console.print()
     console.print(table)
     console.print()
+    _show_simulators(stack)
     if stack.broker_embedded:
         broker = "embedded Tansu, memory only: it starts empty every time"
     else:

@@ -93,6 +93,9 @@ class SeedResult:
     products: list[SeededProduct]
     not_in_orders: list[str]
     """Slugs orders had not received when seeding gave up waiting (none if not asked)."""
+    integrations: dict[str, Any] | None = None
+    """The demo connectors and the demo partner's provisioning endpoint with its client and
+    signing secret (``demo_integrations.IntegrationsSeeded``), once they have been seeded."""
 
     def save(self, path: Path) -> None:
         """Write ``seed.json``, readable by its owner only: it holds the partners' secrets."""
@@ -113,6 +116,15 @@ def saved_credentials(path: Path) -> dict[str, ClientCredentials]:
         }
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+
+
+def saved_integrations(path: Path) -> dict[str, Any] | None:
+    """The ``integrations`` of an earlier run's ``seed.json`` (None if there is none)."""
+    try:
+        saved = json.loads(path.read_text("utf-8")).get("integrations")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return saved if isinstance(saved, dict) else None
 
 
 def idempotency_key(product: dict[str, Any]) -> str:
@@ -286,42 +298,16 @@ class _Seed:
         raise SeedError(f"registering {partner.name}: {_describe(response)}")
 
     def _new_credentials(self, partner: DemoPartner, organization_id: str) -> ClientCredentials:
-        """Credentials of the partner's demo client: a new client the first time; later (the
-        secret lost with ``seed.json``, or never kept) the same client with a rotated secret,
-        so re-running never piles up clients."""
-        clients_url = f"{self._identity}/organizations/{organization_id}/clients"
-        listed = self._client.get(clients_url, headers=self.operator.authorization)
-        if listed.status_code != HTTPStatus.OK:
-            raise SeedError(f"listing the clients of {partner.name}: {_describe(listed)}")
-        existing = [
-            made
-            for made in listed.json()["items"]
-            if made["name"] == PARTNER_CLIENT_NAME and made["status"] == "active"
-        ]
-        if existing:
-            client_id = str(existing[0]["client_id"])
-        else:
-            created = self._client.post(
-                clients_url,
-                json={"name": PARTNER_CLIENT_NAME, "scopes": list(PARTNER_SCOPES)},
-                headers={
-                    **self.operator.authorization,
-                    "Idempotency-Key": f"vitrina-demo-seed-client-{partner.key}",
-                },
-            )
-            if created.status_code != HTTPStatus.CREATED:
-                raise SeedError(f"creating a client of {partner.name}: {_describe(created)}")
-            if "client_secret" in created.json():
-                return ClientCredentials(
-                    str(created.json()["client_id"]), str(created.json()["client_secret"])
-                )
-            client_id = str(created.json()["client_id"])  # a replay carries no secret
-        rotated = self._client.post(
-            f"{clients_url}/{client_id}/rotate-secret", headers=self.operator.authorization
+        return client_credentials(
+            self._client,
+            self._identity,
+            self.operator.authorization,
+            organization_id,
+            name=PARTNER_CLIENT_NAME,
+            scopes=PARTNER_SCOPES,
+            idempotency_key=f"vitrina-demo-seed-client-{partner.key}",
+            owner=partner.name,
         )
-        if rotated.status_code != HTTPStatus.OK:
-            raise SeedError(f"rotating the secret of {client_id}: {_describe(rotated)}")
-        return ClientCredentials(client_id, str(rotated.json()["client_secret"]))
 
     # -- catalog -------------------------------------------------------------------------
 
@@ -392,6 +378,52 @@ class _Seed:
             cursor = page["next_cursor"]
             if cursor is None:
                 return
+
+
+def client_credentials(
+    client: httpx.Client,
+    identity_url: str,
+    operator_authorization: dict[str, str],
+    organization_id: str,
+    *,
+    name: str,
+    scopes: tuple[str, ...],
+    idempotency_key: str,
+    owner: str,
+) -> ClientCredentials:
+    """Credentials of the organization's demo client called ``name``: a new client the first
+    time; later (the secret lost with ``seed.json``, or never kept) the same client with a
+    rotated secret, so re-running never piles up clients."""
+    clients_url = f"{identity_url}/organizations/{organization_id}/clients"
+    listed = client.get(clients_url, headers=operator_authorization)
+    if listed.status_code != HTTPStatus.OK:
+        raise SeedError(f"listing the clients of {owner}: {_describe(listed)}")
+    existing = [
+        made
+        for made in listed.json()["items"]
+        if made["name"] == name and made["status"] == "active"
+    ]
+    if existing:
+        client_id = str(existing[0]["client_id"])
+    else:
+        created = client.post(
+            clients_url,
+            json={"name": name, "scopes": list(scopes)},
+            headers={**operator_authorization, "Idempotency-Key": idempotency_key},
+        )
+        if created.status_code != HTTPStatus.CREATED:
+            raise SeedError(f"creating a client of {owner}: {_describe(created)}")
+        if "client_secret" in created.json():
+            return ClientCredentials(
+                str(created.json()["client_id"]), str(created.json()["client_secret"])
+            )
+        client_id = str(created.json()["client_id"])  # a replay carries no secret
+    rotated = client.post(
+        f"{clients_url}/{client_id}/rotate-secret", headers=operator_authorization
+    )
+    if rotated.status_code != HTTPStatus.OK:
+        raise SeedError(f"rotating the secret of {client_id}: {_describe(rotated)}")
+    return ClientCredentials(client_id, str(rotated.json()["client_secret"]))
 
 
 def _wait_for_orders(

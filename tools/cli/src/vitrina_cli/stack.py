@@ -1,5 +1,6 @@
-"""The whole marketplace on one machine: broker, PostgreSQL, one database per service, and every
-service as a child process.
+"""The whole marketplace on one machine: broker, PostgreSQL, one database per service, every
+service as a child process, and the simulators of the external systems (EDO operator, 1C, a
+partner's provisioning endpoint) as child processes on the ports after the services'.
 
 Infrastructure comes from the kit's embedded broker and PostgreSQL unless real ones are named by
 ``KAFKA_BOOTSTRAP_SERVERS`` and ``VITRINA_DATABASE_URL``.
@@ -26,6 +27,7 @@ from typing import IO
 import httpx
 from sqlalchemy.engine import make_url
 
+from vitrina_cli.simulators import Simulator, local_simulators
 from vitrina_cli.supervisor import Supervisor
 from vitrina_cli.workspace import BOOTSTRAP_SERVERS_FILE, SERVICES
 from vitrina_kit.kafka import ensure_topics
@@ -55,10 +57,18 @@ class StackConfig:
     """A real broker to use instead of the embedded one."""
     database_url: str | None = None
     """A real PostgreSQL server to use instead of the embedded one (any database on it)."""
+    simulators: bool = True
+    """Whether the EDO, 1C and partner simulators may be started (``Stack.start_simulators``)."""
 
     @classmethod
     def from_env(
-        cls, root: Path, data_dir: Path, *, base_port: int = 8001, fresh: bool = False
+        cls,
+        root: Path,
+        data_dir: Path,
+        *,
+        base_port: int = 8001,
+        fresh: bool = False,
+        simulators: bool = True,
     ) -> StackConfig:
         """Embedded infrastructure unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``VITRINA_DATABASE_URL``
         name real servers."""
@@ -67,6 +77,7 @@ class StackConfig:
             data_dir=data_dir.resolve(),
             base_port=base_port,
             fresh=fresh,
+            simulators=simulators,
             kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             database_url=os.environ.get("VITRINA_DATABASE_URL") or None,
         )
@@ -107,6 +118,8 @@ class Stack:
     report: StepReporter = _no_report
     supervisor: Supervisor = field(default_factory=Supervisor)
     services: list[ServiceEndpoint] = field(default_factory=list)
+    simulators: list[Simulator] = field(default_factory=list)
+    """The simulators started (:meth:`start_simulators`)."""
     created_databases: list[str] = field(default_factory=list)
     _broker: EmbeddedBroker | None = None
     _postgres: EmbeddedPostgres | None = None
@@ -143,6 +156,13 @@ class Stack:
     def service(self, name: str) -> ServiceEndpoint:
         return next(endpoint for endpoint in self.services if endpoint.name == name)
 
+    @property
+    def simulator_choices(self) -> list[Simulator]:
+        """The simulators this stack may start, on their ports (none with ``simulators=False``)."""
+        if not self.config.simulators:
+            return []
+        return local_simulators(self.config.base_port, self.config.host)
+
     # -- start and stop -------------------------------------------------------------------
 
     def start(self) -> None:
@@ -160,6 +180,24 @@ class Stack:
         with self.report("Starting services"):
             self._start_services()
             self._wait_until_ready()
+
+    def start_simulators(self, names: set[str] | None = None) -> None:
+        """Start the simulators named (all by default) and wait until each answers.
+
+        Separate from :meth:`start`: the seed first asks integrations whether the operator has
+        connected real systems, and a simulator nothing would talk to is not started.
+        """
+        chosen = [s for s in self.simulator_choices if names is None or s.name in names]
+        for simulator in chosen:
+            self.supervisor.spawn(
+                simulator.name,
+                simulator.argv,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                log_path=self._log_path(simulator.name),
+                cwd=self.config.root,
+            )
+            self.simulators.append(simulator)
+        self._wait_for({s.name: s.ready_url for s in chosen})
 
     def stop(self, *, hurry: threading.Event | None = None) -> None:
         """Services first (they finish in-flight work against a live broker and database),
@@ -192,8 +230,12 @@ class Stack:
         self._lock = lock
 
     def _check_ports(self) -> None:
-        for offset, name in enumerate(SERVICES):
-            port = self.config.base_port + offset
+        wanted = [(self.config.base_port + offset, name) for offset, name in enumerate(SERVICES)]
+        wanted += [
+            (simulator.port, f"the {simulator.name} simulator")
+            for simulator in self.simulator_choices
+        ]
+        for port, name in wanted:
             if not _port_free(self.config.host, port):
                 raise StackError(
                     f"port {port} (for {name}) is in use — is another `vitrina dev` running? "
@@ -264,14 +306,20 @@ class Stack:
             )
 
     def _wait_until_ready(self) -> None:
-        waiting = {endpoint.name: endpoint for endpoint in self.services}
+        self._wait_for(
+            {endpoint.name: f"{endpoint.url}/health/ready" for endpoint in self.services}
+        )
+
+    def _wait_for(self, readiness: dict[str, str]) -> None:
+        """Until every child's readiness URL answers 200 (name -> URL)."""
+        waiting = dict(readiness)
         deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
         with httpx.Client(timeout=5.0) as client:
             while waiting:
                 self.supervisor.check()
-                for name, endpoint in list(waiting.items()):
+                for name, url in list(waiting.items()):
                     with contextlib.suppress(httpx.HTTPError):
-                        if client.get(f"{endpoint.url}/health/ready").status_code == 200:
+                        if client.get(url).status_code == 200:
                             del waiting[name]
                 if waiting and time.monotonic() > deadline:
                     names = ", ".join(sorted(waiting))
@@ -306,6 +354,14 @@ class Stack:
             # The embedded broker answers a waiting fetch only when the wait ends: keep it short.
             prefix + "KAFKA_FETCH_MAX_WAIT_MS": "100",
         }
+        if endpoint.name == "integrations":
+            # The partner simulator is on this machine: allow plain http to loopback, which
+            # production refuses (webhook targets must be public https addresses).
+            tuning["INTEGRATIONS_WEBHOOK_ALLOW_HTTP"] = "true"
+            tuning["INTEGRATIONS_WEBHOOK_ALLOWED_NETWORKS"] = '["127.0.0.0/8"]'
+            # A person following the demo waits for the buyer's signature to show: look every
+            # few seconds rather than every 30.
+            tuning["INTEGRATIONS_EDO_TRACK_INTERVAL_SECONDS"] = "5"
         if self.broker_embedded:
             # It also takes about session_timeout / 2 for every rebalance.
             tuning[prefix + "KAFKA_SESSION_TIMEOUT_MS"] = "3000"
