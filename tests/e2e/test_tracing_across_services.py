@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import partial
 
@@ -21,15 +22,25 @@ from opentelemetry.trace import SpanKind
 
 import billing.main
 import orders.main
+from billing.invoices.documents import seller
+from billing.invoices.domain import Period
+from billing.messaging.handlers import HANDLERS as BILLING_HANDLERS
+from billing.runs import service as runs
 from billing.settings import BillingSettings
 from orders.settings import OrdersSettings
 from vitrina_contracts.envelope import CloudEvent, build_envelope
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.events.catalog import PlanSnapshot, ProductPublished
 from vitrina_contracts.events.identity import OrganizationUpdated
-from vitrina_contracts.events.orders import SubscriptionCreated
-from vitrina_kit import tracing
+from vitrina_contracts.events.orders import (
+    SubscriptionActivated,
+    SubscriptionCreated,
+    SubscriptionSnapshot,
+)
+from vitrina_kit import db, tracing
 from vitrina_kit.auth import OrganizationKind
+from vitrina_kit.consumer import Received
+from vitrina_kit.db import transaction
 from vitrina_kit.service import build_app
 from vitrina_kit.testing import (
     TestIssuer,
@@ -171,6 +182,76 @@ async def test_an_order_and_its_invoice_are_one_trace(
     # ...and billing's relay sent it under that span too.
     [billing_send] = _named(finished, "send billing.invoices", kind=SpanKind.PRODUCER)
     assert _parent(billing_send) == _ids(process)
+
+
+async def test_a_period_close_batch_is_the_trace_of_its_closing_documents(
+    make_database: Callable[[str], str], spans: InMemorySpanExporter
+) -> None:
+    """The close is a job, not a request: each batch is a trace of its own, linked to the run's
+    span, and the closing_document.issued it writes carries it (on to integrations)."""
+    settings = BillingSettings(database_url=migrated_database(make_database, billing.main.SERVICE))
+    assert tracing.setup_tracing("billing", settings) is not None
+    engine = db.create_engine(settings.database_url, pool_size=2)
+    sessions = db.create_session_factory(engine)
+    november = date(2025, 11, 3)
+    try:
+        customer_id, product = uuid.uuid4(), ProductPublished.example().product
+        organization = OrganizationUpdated.example().organization.model_copy(
+            update={"organization_id": customer_id}
+        )
+        subscription = SubscriptionSnapshot(
+            subscription_id=uuid.uuid4(),
+            customer_id=customer_id,
+            partner_id=product.partner_id,
+            product_id=product.product_id,
+            plan_id=product.plans[0].plan_id,
+            quantity=3,
+            period_anchor=november,
+            status="pending",
+            effective_at=datetime.combine(november, time(9), tzinfo=UTC),
+        )
+        told: list[tuple[Event, uuid.UUID]] = [
+            (OrganizationUpdated(organization=organization), customer_id),
+            (ProductPublished(product=product), product.product_id),
+            (SubscriptionCreated(subscription=subscription), subscription.subscription_id),
+        ]
+        active = subscription.model_copy(update={"status": "active"})
+        told.append((SubscriptionActivated(subscription=active), subscription.subscription_id))
+        for version, (event, subject) in enumerate(told, start=1):
+            envelope = build_envelope(
+                event,
+                source="/vitrina/test",
+                subject=str(subject),
+                aggregate_version=version,
+                time=datetime.combine(november, time(9), tzinfo=UTC),
+            )
+            async with transaction(sessions) as session:
+                await BILLING_HANDLERS[type(event)](
+                    session, Received(event, envelope, event.topic, 0, 0)
+                )
+        december = Period.month_of(date(2025, 12, 1))
+        close = runs.RunRequest(runs.RunKind.PERIOD_CLOSE, december.last_day, december)
+        await runs.execute(sessions, seller(settings), close)
+    finally:
+        await engine.dispose()
+
+    written = [
+        json.loads(row.payload)
+        for row in await query(settings.database_url, "SELECT payload FROM outbox_messages")
+    ]
+    [traceparent] = [
+        each["traceparent"]
+        for each in written
+        if each["type"] == "ru.vitrina.billing.closing_document.issued"
+    ]
+    finished = spans.get_finished_spans()
+    [run] = _named(finished, "billing run period_close", kind=SpanKind.INTERNAL)
+    [batch] = _named(finished, "billing run period_close batch", kind=SpanKind.INTERNAL)
+    _version, traced, parent_span, _flags = traceparent.split("-")
+    assert (int(traced, 16), int(parent_span, 16)) == _ids(batch)
+    assert batch.parent is None  # a trace of its own...
+    assert [link.context.span_id for link in batch.links] == [_ids(run)[1]]  # ...from the run
+    assert _service(batch) == _service(run) == "billing"
 
 
 def _named(finished: tuple[ReadableSpan, ...], name: str, *, kind: SpanKind) -> list[ReadableSpan]:

@@ -253,6 +253,14 @@ def _context_of(traceparent: str | None) -> Context | None:
     return _W3C.extract({TRACEPARENT: traceparent}) if traceparent else None
 
 
+def _span_context_of(traceparent: str | None) -> trace.SpanContext | None:
+    context = _context_of(traceparent)
+    if context is None:
+        return None
+    linked = trace.get_current_span(context).get_span_context()
+    return linked if linked.is_valid else None
+
+
 def start_sending(
     tracer: Tracer, *, headers: Sequence[Sequence[str]], topic: str, key: str
 ) -> trace.Span | None:
@@ -334,4 +342,86 @@ def processing(
             ce.CLOUDEVENTS_EVENT_TYPE: event_type,
         },
     ) as span:
+        yield span
+
+
+def start_span(
+    service: str,
+    name: str,
+    *,
+    traceparent: str | None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Attributes = None,
+    links: Sequence[str | None] = (),
+) -> trace.Span:
+    """A span of ``service``'s own, not yet current, whose parent is ``traceparent`` (a
+    :func:`current_traceparent` stored with work queued for later); the root of a new trace
+    when that is None. ``links`` are the ``traceparent`` of spans it relates to without being
+    caused by them alone (a batch's span, to the run it is part of). The caller ends it.
+
+    Where ``service`` has no tracing (switched off, or never set up in this process), the
+    invalid span: nothing is made and no ``traceparent`` flows from it.
+    """
+    traced = _services.get(service)
+    if traced is None:
+        return trace.INVALID_SPAN
+    parent = _context_of(traceparent)
+    return traced.tracer.start_span(
+        name,
+        context=parent if parent is not None else otel_context.Context(),
+        kind=kind,
+        attributes=attributes,
+        links=[Link(linked) for linked in map(_span_context_of, links) if linked is not None],
+    )
+
+
+@contextmanager
+def resumed(span: trace.Span, *, end: bool = False) -> Iterator[trace.Span]:
+    """Make a :func:`start_span` span the current one for the block (the SQL, outbound calls
+    and events of the block become its children), ending it after if ``end``; an error leaving
+    the block is recorded on it."""
+    if span is trace.INVALID_SPAN:
+        yield span
+        return
+    with trace.use_span(span, end_on_exit=end, record_exception=True, set_status_on_exception=True):
+        yield span
+
+
+@contextmanager
+def continue_trace(
+    service: str,
+    traceparent: str | None,
+    name: str,
+    *,
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Attributes = None,
+    links: Sequence[str | None] = (),
+) -> Iterator[trace.Span]:
+    """Run the block in a span of ``service`` whose parent is the stored ``traceparent``:
+    work a handler queued (a row in a table of the service's own) and a periodic job did later
+    joins the trace of the event that caused it. A new trace when ``traceparent`` is None.
+
+    One span per unit of work (a row handled), never per poll: a poll that finds nothing makes
+    no span. A no-op where ``service`` has no tracing.
+    """
+    with resumed(
+        start_span(
+            service, name, traceparent=traceparent, kind=kind, attributes=attributes, links=links
+        ),
+        end=True,
+    ) as span:
+        yield span
+
+
+@contextmanager
+def in_span(
+    service: str, name: str, *, kind: SpanKind = SpanKind.INTERNAL, attributes: Attributes = None
+) -> Iterator[trace.Span]:
+    """Run the block in a span of ``service``, a child of the span in progress (the root of a
+    new trace outside any); a no-op where ``service`` has no tracing."""
+    traced = _services.get(service)
+    if traced is None:
+        yield trace.INVALID_SPAN
+        return
+    with traced.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
         yield span

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from integrations import SERVICE_NAME
 from integrations.bank.router import router as bank_router
 from integrations.connectors.jobs import SECRETS_REENCRYPTION
 from integrations.connectors.router import router as connectors_router
@@ -19,7 +20,7 @@ from integrations.webhooks.router import router as webhooks_router
 from vitrina_kit.service import PeriodicJob, Service, build_app
 
 SERVICE = Service(
-    name="integrations",
+    name=SERVICE_NAME,
     title="Vitrina integrations",
     description="EDO operators, 1C, banks, partner webhooks; UPD generation.",
     settings=IntegrationsSettings,

@@ -38,10 +38,14 @@ from billing.runs import metrics
 from billing.runs.models import BillingRun
 from billing.settlements import service as settlements
 from vitrina_contracts.events.billing import Party
+from vitrina_kit import tracing
 from vitrina_kit.db import transaction
 from vitrina_kit.problems import Conflict, NotFound, UnprocessableEntity
 
 logger = logging.getLogger(__name__)
+
+TRACED_AS = "billing"
+"""The service whose spans a run's are (``SERVICE.name``)."""
 
 SKIPPED_KEPT = 100
 """A run records at most this many skipped customers with their reasons (and counts all)."""
@@ -181,7 +185,14 @@ async def execute(
         PeriodNotClosed: settlements for a month whose period close has not completed (a
             settlement is issued once, so it must not be built from half the documents).
     """
-    with metrics.observed(request.kind.value):
+    with (
+        metrics.observed(request.kind.value),
+        tracing.in_span(
+            TRACED_AS,
+            f"billing run {request.kind.value}",
+            attributes={"vitrina.billing_run.kind": request.kind.value},
+        ),
+    ):
         return await _execute(sessions, seller, request, concurrency=concurrency, rules=rules)
 
 
@@ -259,13 +270,28 @@ async def _execute(
     for start in range(0, len(customers), batch_size):
         queue.put_nowait(list(customers[start : start + batch_size]))
 
+    # Each batch (a customer, for renewals) is a trace of its own, linked to the run's span: the
+    # documents it issues are followed from there to their 1C and EDO sending, while a close
+    # of a hundred thousand customers does not become one trace.
+    run_traceparent = tracing.current_traceparent()
+
     async def worker() -> None:
         nonlocal issued
         while not queue.empty():
             batch = queue.get_nowait()
             try:
-                async with transaction(sessions) as session:
-                    outcomes = await step(session, batch)
+                with tracing.continue_trace(
+                    TRACED_AS,
+                    None,
+                    f"billing run {request.kind.value} batch",
+                    attributes={
+                        "vitrina.billing_run.kind": request.kind.value,
+                        "vitrina.billing_run.customers": len(batch),
+                    },
+                    links=[run_traceparent],
+                ):
+                    async with transaction(sessions) as session:
+                        outcomes = await step(session, batch)
             except Exception as error:  # one customer's failure must not stop the others
                 if len(batch) > 1:
                     # The batch rolled back whole, its numbers with it: its customers go again

@@ -12,19 +12,32 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from integrations.connectors.models import Connector, ConnectorToken
 from vitrina_kit.vault import Vault
+
+with warnings.catch_warnings():
+    # authlib (1.9) warns on import that its httpx integration will move to the httpx2 package;
+    # there is no other import of it. We stay on httpx, as the whole stack does (the connector
+    # clients, and the OpenTelemetry instrumentation that traces the token calls, are httpx's):
+    # the warning is only noise printed before logging is set up. Moving means a new dependency.
+    warnings.filterwarnings(
+        "ignore",
+        message="The httpx module is deprecated",
+        category=AuthlibDeprecationWarning,
+    )
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 logger = logging.getLogger(__name__)
 

@@ -49,6 +49,9 @@ class EdoDocument(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # The aggregate version of the edo_document.* events about this document.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # The trace the row was queued in (W3C traceparent of the handler's span): the job's
+    # work on it continues that trace.
+    traceparent: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -36,6 +36,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from integrations import SERVICE_NAME
 from integrations.connectors import repository as connectors
 from integrations.connectors.client import ConnectorClient
 from integrations.connectors.models import Connector
@@ -53,6 +54,7 @@ from integrations.organizations.projection import edo_participant_id
 from integrations.settings import IntegrationsSettings
 from vitrina_contracts.events import integrations as contract
 from vitrina_contracts.events.billing import ClosingDocument
+from vitrina_kit import tracing
 from vitrina_kit.db import transaction
 from vitrina_kit.outbox import add_event
 from vitrina_kit.vault import vault_for
@@ -113,6 +115,8 @@ async def record_closing_document(
         seller_organization_id=closing.seller.organization_id,
         version=0,
         send_rounds=0,
+        # Sending and tracking it continue the trace of the closing document's event.
+        traceparent=tracing.current_traceparent(),
     )
     session.add(document)
     await _build(session, document, closing, signer=signer, now=now)
@@ -245,16 +249,22 @@ async def send_due(
             .with_for_update(skip_locked=True)
         )
         claimed = (
-            await session.scalars(
+            await session.execute(
                 update(EdoDocument)
                 .where(EdoDocument.edo_document_id.in_(due.scalar_subquery()))
                 .values(next_attempt_at=now + timedelta(seconds=settings.edo_send_lease_seconds))
-                .returning(EdoDocument.edo_document_id)
+                .returning(EdoDocument.edo_document_id, EdoDocument.traceparent)
             )
         ).all()
     accepted = 0
-    for edo_document_id in claimed:
-        accepted += await _send_one(sessions, settings, edo_document_id)
+    for edo_document_id, traceparent in claimed:
+        with tracing.continue_trace(
+            SERVICE_NAME,
+            traceparent,
+            "edo send",
+            attributes={"vitrina.edo_document_id": str(edo_document_id)},
+        ):
+            accepted += await _send_one(sessions, settings, edo_document_id)
     return accepted
 
 
@@ -452,20 +462,31 @@ async def _apply(session: AsyncSession, connector: Connector, event: DocflowEven
     if document is None:
         return 0  # a message not sent by us (or by another system on the same box)
     steps = domain.transitions(document.status, event.kind)
+    if not steps:
+        return 0
     now = datetime.now(UTC)
-    for step in steps:
-        document.status = step
-        if step == "delivered":
-            document.delivered_at = now
-            await _publish(session, document, contract.EdoDocumentDelivered)
-        elif step == "signed":
-            document.answered_at = now
-            await _publish(session, document, contract.EdoDocumentSigned)
-        else:
-            document.answered_at = now
-            # The operator requires a comment on a rejection; an empty one still needs words.
-            document.reason = (event.comment or "").strip() or "Причина не указана"
-            await _publish(session, document, contract.EdoDocumentRejected, reason=document.reason)
+    # The buyer's answer joins the document's trace (the page was read for many documents).
+    with tracing.continue_trace(
+        SERVICE_NAME,
+        document.traceparent,
+        "edo track",
+        attributes={"vitrina.edo_document_id": str(document.edo_document_id)},
+    ):
+        for step in steps:
+            document.status = step
+            if step == "delivered":
+                document.delivered_at = now
+                await _publish(session, document, contract.EdoDocumentDelivered)
+            elif step == "signed":
+                document.answered_at = now
+                await _publish(session, document, contract.EdoDocumentSigned)
+            else:
+                document.answered_at = now
+                # The operator requires a comment on a rejection; an empty one still needs words.
+                document.reason = (event.comment or "").strip() or "Причина не указана"
+                await _publish(
+                    session, document, contract.EdoDocumentRejected, reason=document.reason
+                )
     return len(steps)
 
 

@@ -37,6 +37,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from integrations import SERVICE_NAME
 from integrations.bank.models import BankPaymentRow, StatementImport
 from integrations.bank.service import bank_payment_of
 from integrations.bank.statement import Direction
@@ -64,6 +65,7 @@ from vitrina_contracts.events.billing import (
     Party,
 )
 from vitrina_contracts.events.integrations import BankPaymentImported
+from vitrina_kit import tracing
 from vitrina_kit.db import transaction
 from vitrina_kit.outbox import add_event
 from vitrina_kit.vault import vault_for
@@ -109,6 +111,8 @@ async def record_document(
     row.buyer_organization_id = document.buyer.organization_id
     row.payload = payload
     row.payload_sha256 = digest
+    # The push to 1C belongs to the trace of the event that asked for it (its latest revision).
+    row.traceparent = tracing.current_traceparent()
     await session.flush()
     return row
 
@@ -153,17 +157,23 @@ async def sync_due(
             .with_for_update(skip_locked=True)
         )
         claimed = (
-            await session.scalars(
+            await session.execute(
                 update(OneCDocument)
                 .where(OneCDocument.document_id.in_(due.scalar_subquery()))
                 .values(next_attempt_at=now + timedelta(seconds=settings.onec_sync_lease_seconds))
-                .returning(OneCDocument.document_id)
+                .returning(OneCDocument.document_id, OneCDocument.traceparent)
             )
         ).all()
     refused: dict[uuid.UUID, str] = {}
     written = 0
-    for document_id in claimed:
-        written += await _sync_one(sessions, settings, document_id, refused)
+    for document_id, traceparent in claimed:
+        with tracing.continue_trace(
+            SERVICE_NAME,
+            traceparent,
+            "onec push",
+            attributes={"vitrina.document_id": str(document_id)},
+        ):
+            written += await _sync_one(sessions, settings, document_id, refused)
     return written
 
 

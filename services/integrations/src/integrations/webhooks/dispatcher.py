@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from integrations import SERVICE_NAME
 from integrations.provisioning import service as provisioning
 from integrations.settings import IntegrationsSettings
 from integrations.webhooks import metrics
@@ -41,6 +42,7 @@ from integrations.webhooks.targets import (
     resolve,
     system_resolver,
 )
+from vitrina_kit import tracing
 from vitrina_kit.db import transaction
 from vitrina_kit.settings import ServiceSettings
 from vitrina_kit.vault import Vault, vault_for
@@ -96,6 +98,8 @@ class Claimed:
     message_id: str
     event_type: str
     body: bytes
+    traceparent: str | None = None
+    """The trace the delivery was queued in: its sending and recording continue it."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,7 @@ async def claim_due(session: AsyncSession, rules: DispatchRules, *, now: datetim
                 message_id=delivery.message_id,
                 event_type=delivery.event_type,
                 body=delivery.body,
+                traceparent=delivery.traceparent,
             )
         )
     await session.flush()
@@ -289,17 +294,41 @@ async def dispatch_due(
         claimed = await claim_due(session, rules, now=now)
     if not claimed:
         return 0
-    # trust_env=False: an HTTP proxy from the environment would connect on its own terms,
-    # past the address check; redirects are not followed for the same reason.
-    async with httpx.AsyncClient(
-        timeout=rules.timeout.total_seconds(), follow_redirects=False, trust_env=False
-    ) as client:
-        outcomes = await asyncio.gather(
-            *(send(client, each, rules, resolver=resolver) for each in claimed)
+    # One span per delivery, over its sending and the recording of its outcome (a provisioning
+    # call's provisioning.* event among it), in the trace the delivery was queued in.
+    spans = [
+        tracing.start_span(
+            SERVICE_NAME,
+            "webhook deliver",
+            traceparent=each.traceparent,
+            attributes={
+                "vitrina.delivery_id": str(each.delivery_id),
+                "cloudevents.event_type": each.event_type,
+            },
         )
-    for each, outcome in zip(claimed, outcomes, strict=True):
-        async with transaction(sessions) as session:
-            await record(session, each, outcome, rules, attempted_at=now)
+        for each in claimed
+    ]
+
+    async def traced_send(client: httpx.AsyncClient, index: int) -> Outcome:
+        with tracing.resumed(spans[index]):
+            return await send(client, claimed[index], rules, resolver=resolver)
+
+    try:
+        # trust_env=False: an HTTP proxy from the environment would connect on its own terms,
+        # past the address check; redirects are not followed for the same reason.
+        async with httpx.AsyncClient(
+            timeout=rules.timeout.total_seconds(), follow_redirects=False, trust_env=False
+        ) as client:
+            outcomes = await asyncio.gather(
+                *(traced_send(client, index) for index in range(len(claimed)))
+            )
+        for each, outcome, span in zip(claimed, outcomes, spans, strict=True):
+            with tracing.resumed(span):
+                async with transaction(sessions) as session:
+                    await record(session, each, outcome, rules, attempted_at=now)
+    finally:
+        for span in spans:
+            span.end()
     return len(claimed)
 
 

@@ -38,6 +38,7 @@ from integrations.webhooks.models import (
 from integrations.webhooks.targets import Resolver, TargetPolicy, resolve, system_resolver
 from vitrina_contracts.envelope import CloudEvent
 from vitrina_contracts.events.base import Event
+from vitrina_kit import tracing
 from vitrina_kit.auth import Caller, OrganizationKind
 from vitrina_kit.pagination import decode_cursor, encode_cursor
 from vitrina_kit.problems import Conflict, DomainError, NotFound, UnprocessableEntity
@@ -422,6 +423,8 @@ async def enqueue(
             round_attempts=0,
             next_attempt_at=now,
             created_at=now,
+            # Its delivery continues the trace of the event (or the change) that queued it.
+            traceparent=tracing.current_traceparent(),
         )
         .on_conflict_do_nothing(index_elements=["endpoint_id", "message_id"])
         .returning(WebhookDelivery.delivery_id)
