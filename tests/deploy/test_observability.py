@@ -11,11 +11,13 @@ docker-compose.yml includes. Checked here:
 - every alert has ``for``, a severity, a summary, a description and a runbook hint;
 - the generated files (dashboards, PrometheusRule) are what their generators write;
 - Prometheus scrapes exactly every API and worker of the root compose file, by their compose
-  names and ports, and loads the rules file compose.yaml mounts; Grafana's data sources and
-  dashboards point at what compose.yaml runs and mounts; every container there has a health
-  check;
+  names and HTTP ports (a worker is `run`: API, consumer and relay in one process, so its
+  /metrics is on its HTTP port), and loads the rules file compose.yaml mounts; Grafana's data
+  sources and dashboards point at what compose.yaml runs and mounts; every container there has
+  a health check; every service process of the root compose file sends its traces to Jaeger;
 - on Kubernetes the ServiceMonitor selects every API Service and the PodMonitor every worker
-  pod, on ports they declare, and both give the targets the labels the Compose stack gives.
+  pod, on ports they declare and the processes listen on, and both give the targets the labels
+  the Compose stack gives.
 
 The Kubernetes schema checks of the monitoring resources are in test_kubernetes_manifests.py.
 """
@@ -51,7 +53,7 @@ ROOT_COMPOSE_FILE = REPO / "docker-compose.yml"
 K8S = REPO / "deploy" / "k8s"
 
 SERVICES = ("identity", "catalog", "orders", "billing", "integrations")
-WORKER_METRICS_PORT = 9100
+OTLP_ENDPOINT = "http://jaeger:4318"
 JOBS = {"api": "vitrina-api", "worker": "vitrina-worker"}
 """Scrape job per component, the same in compose (job_name) and on Kubernetes (relabeled)."""
 SEVERITIES = {"critical", "warning"}
@@ -413,9 +415,7 @@ def test_the_included_file_collides_with_nothing_in_the_root_compose_file(
 
 
 def test_the_root_compose_file_includes_this_one() -> None:
-    include = _yaml(ROOT_COMPOSE_FILE).get("include")
-    if include is None:
-        pytest.skip("docker-compose.yml does not include deploy/observability/compose.yaml yet")
+    include = _yaml(ROOT_COMPOSE_FILE)["include"]
     paths = [entry if isinstance(entry, str) else entry["path"] for entry in include]
     assert "deploy/observability/compose.yaml" in [str(PurePosixPath(p)) for p in paths]
 
@@ -451,25 +451,54 @@ def test_prometheus_scrapes_every_api_and_worker_of_the_compose_stack(
             assert port == int(environment[f"{service.upper()}_HTTP_PORT"]), host
         else:
             assert host == f"{service}-worker"
+            # `run` serves the HTTP app, /metrics included, next to the consumer and relay.
             assert block["command"] == ["run"]
-            assert port == WORKER_METRICS_PORT, host
+            assert port == int(environment[f"{service.upper()}_HTTP_PORT"]), host
         scraped.add((service, component))
     assert scraped == {(s, c) for s in SERVICES for c in JOBS}
 
 
 def test_the_compose_workers_serve_metrics_on_the_scraped_port(
-    root_services: dict[str, Json],
+    root_services: dict[str, Json], manifests: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    missing = [
-        s
-        for s in SERVICES
-        if f"{s.upper()}_METRICS_PORT" not in root_services[f"{s}-worker"]["environment"]
-    ]
-    if missing:
-        pytest.skip(f"docker-compose.yml sets no <SERVICE>_METRICS_PORT yet for {missing}")
+    scraped = {host: port for job, host, port, _ in scrape_targets() if job == JOBS["worker"]}
     for service in SERVICES:
-        environment = root_services[f"{service}-worker"]["environment"]
-        assert int(environment[f"{service.upper()}_METRICS_PORT"]) == WORKER_METRICS_PORT
+        block = root_services[f"{service}-worker"]
+        assert block["command"] == ["run"], "only `run` serves /metrics on the HTTP port"
+        environment = {name: str(value) for name, value in block["environment"].items()}
+        # A metrics port would be a second server nobody scrapes (`run` starts none anyway).
+        assert f"{service.upper()}_METRICS_PORT" not in environment
+        settings = manifests.effective_settings(
+            monkeypatch, manifests.settings_class(service), environment
+        )
+        assert settings.http_host == "0.0.0.0", "Prometheus reaches it from another container"
+        assert scraped[f"{service}-worker"] == settings.http_port
+
+
+def test_every_service_process_of_the_compose_stack_sends_its_traces_to_jaeger(
+    compose: Json,
+    root_services: dict[str, Json],
+    manifests: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    processes = [
+        name
+        for name, block in root_services.items()
+        if str(block.get("image", "")).removesuffix(":dev").removeprefix("vitrina-") in SERVICES
+        and block.get("command") in (["api"], ["run"])
+    ]
+    assert len(processes) == 2 * len(SERVICES), processes
+    for name in processes:
+        service = root_services[name]["image"].removeprefix("vitrina-").removesuffix(":dev")
+        environment = {k: str(v) for k, v in root_services[name]["environment"].items()}
+        settings = manifests.effective_settings(
+            monkeypatch, manifests.settings_class(service), environment
+        )
+        assert settings.otel_exporter_otlp_endpoint == OTLP_ENDPOINT, name
+        assert settings.tracing_enabled, name
+    # Jaeger, in the included file, takes OTLP/HTTP on the port the endpoint names.
+    assert "jaeger" in compose["services"]
+    assert any(p.endswith(":4318") for p in compose["services"]["jaeger"]["ports"])
 
 
 def test_prometheus_loads_the_rules_file_compose_mounts(compose: Json) -> None:
@@ -596,16 +625,17 @@ def test_the_pod_monitor_scrapes_every_worker(
     for name, deployment in selected.items():
         service = name.removesuffix("-worker")
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        # `run`: the HTTP app, /metrics included, next to the consumer and the relay.
+        assert container["args"] == ["run"], name
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports[endpoint["port"]] == WORKER_METRICS_PORT, name
         # The process listens where the pod says it does.
-        cls = manifests.settings_class(service)
-        if "metrics_port" not in cls.model_fields:
-            pytest.skip(f"{cls.__name__} has no metrics_port yet")
         settings = manifests.effective_settings(
-            monkeypatch, cls, manifests.container_environment(rendered, container, service)
+            monkeypatch,
+            manifests.settings_class(service),
+            manifests.container_environment(rendered, container, service),
         )
-        assert settings.metrics_port == WORKER_METRICS_PORT, name
+        assert ports[endpoint["port"]] == settings.http_port, name
+        assert not settings.metrics_port, f"{name}: a second server nobody scrapes"
 
 
 def test_the_monitoring_resources_are_selectable_by_the_part_of_label(

@@ -1,13 +1,17 @@
 """`vitrina dev` as a developer uses it: the real command, every service a real process, the
 embedded broker and PostgreSQL, the demo catalog flowing from catalog to orders over Kafka, the
-EDO, 1C and partner simulators running and connected — and Ctrl-C leaving nothing behind. Then a
-second start on the same data keeps the data."""
+EDO, 1C and partner simulators running and connected, `vitrina status` reading every service's
+metrics — and Ctrl-C leaving nothing behind. Then a second start on the same data keeps the
+data, and `vitrina seed` repairs the demo partner's endpoint after seed.json was lost and the
+partner's server moved."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -208,6 +212,47 @@ def _assert_simulators_connected(dev: Dev, seeded: dict[str, Any], *, outcome: s
         assert partner.json()["has_secret"] is True
 
 
+def _run_vitrina(dev: Dev, *args: str) -> subprocess.CompletedProcess[str]:
+    """``vitrina <args>`` against ``dev``'s services (their URLs from the environment, as an
+    operator points the commands at a stack)."""
+    env = {**os.environ, **{f"VITRINA_{s.upper()}_URL": dev.url(s) for s in SERVICES}}
+    return subprocess.run(
+        [_vitrina(), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@contextlib.contextmanager
+def _partner_simulator() -> Iterator[str]:
+    """Another partner simulator, on a port of its own: the partner's server moved."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vitrina_simulators.provisioning", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(timeout=2) as client:
+            deadline = time.monotonic() + 20
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{url}/simulator/stats").status_code == 200:
+                        break
+                assert time.monotonic() < deadline, "the partner simulator did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.kill()
+        process.wait()
+
+
 def _product_body(slug: str) -> dict[str, object]:
     return {
         "slug": slug,
@@ -308,6 +353,12 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
         assert in_orders.json()["slug"] == slug
         assert [plan["unit_price"] for plan in in_orders.json()["plans"]] == ["350.00"]
 
+    # Every service answers its /metrics: status 0, a row each.
+    status = _run_vitrina(dev, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for service in SERVICES:
+        assert re.search(rf"^{service}\s+up\s", status.stdout, re.M), status.stdout
+
     code, children = dev.interrupt()
     assert code == 0, dev.output
     assert "Stopped." in dev.output
@@ -335,6 +386,39 @@ def test_vitrina_dev_runs_the_marketplace_and_stops_cleanly(
         assert kept.status_code == 200, kept.text
         mine = client.get(f"{again.url('catalog')}/products/{product_id}", headers=organization)
         assert mine.json()["status"] == "published"
+
+    # seed.json lost (with the endpoint's secret) and the partner's server moved: a re-run of
+    # the seed moves the endpoint there and rotates its secret, instead of being stuck.
+    before = reseeded["integrations"]["provisioning"]
+    (data_dir / "seed.json").unlink()
+    with _partner_simulator() as partner_url:
+        seeded_again = _run_vitrina(
+            again, "seed", "--data-dir", str(data_dir), "--partner-simulator-url", partner_url
+        )
+        assert seeded_again.returncode == 0, seeded_again.stdout + seeded_again.stderr
+        repaired = json.loads((data_dir / "seed.json").read_text("utf-8"))
+        provisioning = repaired["integrations"]["provisioning"]
+        assert provisioning["outcome"] == "moved, secret rotated", provisioning
+        assert provisioning["endpoint_id"] == before["endpoint_id"]
+        assert provisioning["url"] == f"{partner_url}/provisioning"
+        assert provisioning["signing_secret"] not in (None, before["signing_secret"])
+        with httpx.Client(timeout=10) as client:
+            assert client.get(f"{partner_url}/simulator/stats").json()["has_secret"] is True
+            partner = operator_authorization(
+                client,
+                again.url("identity"),
+                client_id=provisioning["client_id"],
+                client_secret=provisioning["client_secret"],
+            )
+            endpoint = client.get(
+                f"{again.url('integrations')}/webhooks/endpoints/{before['endpoint_id']}",
+                headers=partner,
+            )
+            assert endpoint.status_code == 200, endpoint.text
+            assert endpoint.json()["url"] == provisioning["url"]
+            assert endpoint.json()["status"] == "active"
+            assert endpoint.json()["secret_rotated_at"] is not None
+
     code, children = again.interrupt(signal.SIGTERM)  # as a service manager stops it
     assert code == 0, again.output
     _, alive = psutil.wait_procs(children, timeout=5)

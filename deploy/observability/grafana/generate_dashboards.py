@@ -479,9 +479,9 @@ def service() -> Dashboard:
                         "Job runs (1 h), by job and outcome",
                         (
                             q(
-                                "sum by (job, outcome) "
+                                "sum by (job_name, outcome) "
                                 f"(increase(vitrina_job_runs_total{{{sel}}}[1h]))",
-                                "{{job}} {{outcome}}",
+                                "{{job_name}} {{outcome}}",
                             ),
                         ),
                         width=12,
@@ -490,10 +490,11 @@ def service() -> Dashboard:
                         "Job run time (mean), by job",
                         (
                             q(
-                                f"sum by (job) (rate(vitrina_job_duration_seconds_sum{{{sel}}}"
-                                f"[{RATE}])) / sum by (job) "
+                                "sum by (job_name) "
+                                f"(rate(vitrina_job_duration_seconds_sum{{{sel}}}[{RATE}])) "
+                                "/ sum by (job_name) "
                                 f"(rate(vitrina_job_duration_seconds_count{{{sel}}}[{RATE}]))",
-                                "{{job}}",
+                                "{{job_name}}",
                             ),
                         ),
                         unit="s",

@@ -3,8 +3,9 @@
 - ``vitrina dev`` starts the whole marketplace on this machine and keeps it running;
 - ``vitrina seed`` loads the demo catalog into a running marketplace;
 - ``vitrina test`` runs the project's whole check (lint, format, types, contracts, tests);
-- ``vitrina billing``, ``dead-letters``, ``outbox``, ``lag`` and ``time`` are the operator's
-  commands against a running marketplace (``vitrina_cli.operator`` has what they share).
+- ``vitrina billing``, ``dead-letters``, ``outbox``, ``lag``, ``status`` and ``time`` are the
+  operator's commands against a running marketplace (``vitrina_cli.operator`` has what they
+  share).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from vitrina_cli.identity import (
 from vitrina_cli.identity import app as identity_app
 from vitrina_cli.lag import lag
 from vitrina_cli.ops import dead_letters_app, outbox, time_app
+from vitrina_cli.status import status
 from vitrina_cli.supervisor import Child, ChildFailed
 from vitrina_cli.workspace import repo_root
 
@@ -50,12 +52,14 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # docstrings wrap to the terminal, not to the source's lines
 )
 app.add_typer(identity_app, name="identity")
-# The operator's commands (billing runs, dead letters, the outbox, consumer lag, the calendar).
+# The operator's commands (billing runs, dead letters, the outbox, consumer lag, the services'
+# status from their metrics, the calendar).
 app.add_typer(billing_app, name="billing")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(time_app, name="time")
 app.command("outbox")(outbox)
 app.command("lag")(lag)
+app.command("status")(status)
 # soft_wrap: long lines (URLs, paths) stay whole when the output goes to a file or a pipe.
 console = Console(highlight=False, soft_wrap=True)
 

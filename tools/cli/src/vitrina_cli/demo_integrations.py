@@ -11,7 +11,10 @@ corrected if the simulators moved to other ports), and a connector the operator 
 itself for that kind — a real EDO operator or 1C base — is left alone and no simulator is started
 for it. The endpoint's signing secret is shown once, when it is registered, so it is kept in
 ``seed.json`` and handed to the partner simulator again on every start (the simulator keeps
-nothing across restarts).
+nothing across restarts). The seed's endpoint (found by the id in ``seed.json`` or by its demo
+description) is repaired as the partner would repair it: moved to where the simulator listens
+now (``PATCH``), switched back on if integrations disabled it while nothing answered, and given
+a new secret (``rotate-secret``) when ``seed.json``, and with it the secret, was lost.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from uuid import uuid4
 
 import httpx
 
@@ -49,6 +53,8 @@ PROVISIONING_PARTNER = "nordcloud"
 PROVISIONING_CLIENT_NAME = "Демо: вызовы подключения"
 """The demo partner's second API client, for integrations: the catalog client keeps its scopes."""
 PROVISIONING_SCOPES = ("integrations:read", "integrations:write")
+PROVISIONING_ENDPOINT_DESCRIPTION = "Демо: симулятор партнёра (vitrina dev)"
+"""How a re-run recognises the endpoint an earlier seed registered when ``seed.json`` is gone."""
 
 _PAGE_SIZE = 200
 
@@ -107,8 +113,9 @@ class ProvisioningSeeded:
     url: str | None
     signing_secret: str | None
     outcome: str
-    """``registered``, ``kept``, ``partner's own`` (it has an endpoint elsewhere) or ``stuck``
-    (see ``note``)."""
+    """``registered``, ``kept``, ``partner's own`` (it has an endpoint elsewhere), ``stuck``
+    (see ``note``), or what was repaired, comma-separated: ``enabled``, ``moved`` (its URL
+    corrected), ``secret rotated`` (the one in seed.json was missing)."""
     note: str | None = None
 
 
@@ -271,7 +278,10 @@ class _EndpointPlan:
     authorization: dict[str, str]
     url: str
     current: dict[str, Any] | None
-    """The partner's active provisioning endpoint, if it has one."""
+    """The partner's provisioning endpoint: its active one, else the seed's disabled one."""
+    ours: bool
+    """``current`` is the one an earlier seed registered (by seed.json's id or the demo
+    description): the seed may move it, switch it on and rotate its secret."""
     signing_secret: str | None
     """``current``'s secret, from ``seed.json``."""
     blocked: str | None
@@ -282,8 +292,8 @@ class _EndpointPlan:
         """The partner takes its calls elsewhere (an endpoint no seed registered)."""
         return (
             self.current is not None
+            and not self.ours
             and not _same_url(self.current["url"], self.url)
-            and self.signing_secret is None
         )
 
     @property
@@ -327,7 +337,25 @@ def _endpoint_plan(
         for endpoint in _pages(client, f"{integrations_url}/webhooks/endpoints", authorization)
         if endpoint["provisioning"]
     ]
+
+    def seeded(endpoint: dict[str, Any]) -> bool:
+        return bool(
+            saved.get("endpoint_id") == endpoint["endpoint_id"]
+            or endpoint["description"] == PROVISIONING_ENDPOINT_DESCRIPTION
+        )
+
     current = next((e for e in endpoints if e["status"] == "active"), None)
+    blocked = None
+    if current is None:
+        # Disabled by integrations after failing while the simulator was down, say: the seed
+        # switches its own back on; one of the partner's it leaves alone.
+        current = next((e for e in endpoints if seeded(e)), None)
+        if current is None and endpoints:
+            blocked = (
+                f"{partner.name} has a provisioning endpoint that is not active "
+                f"({endpoints[0]['endpoint_id']}, {endpoints[0]['status']}); integrations "
+                "takes no second one"
+            )
     secret = (
         str(saved["signing_secret"])
         if current is not None
@@ -335,19 +363,13 @@ def _endpoint_plan(
         and saved.get("signing_secret")
         else None
     )
-    blocked = None
-    if current is None and endpoints:
-        blocked = (
-            f"{partner.name} has a provisioning endpoint that is not active "
-            f"({endpoints[0]['endpoint_id']}, {endpoints[0]['status']}); integrations takes no "
-            "second one"
-        )
     return _EndpointPlan(
         partner=partner,
         credentials=credentials,
         authorization=authorization,
         url=url,
         current=current,
+        ours=current is not None and seeded(current),
         signing_secret=secret,
         blocked=blocked,
     )
@@ -375,36 +397,21 @@ def _apply_endpoint(
         )
 
     current = plan.current
-    fresh_start = "`vitrina dev --fresh` starts over with empty databases"
     if current is None and plan.blocked is not None:
+        fresh_start = "`vitrina dev --fresh` starts over with empty databases"
         return seeded("stuck", None, note=f"{plan.blocked}; {fresh_start}")
     if plan.partners_own:
         return seeded("partner's own", current)  # by hand, or a real server: left alone
-    if current is not None and not _same_url(current["url"], plan.url):
-        return seeded(
-            "stuck",
-            current,
-            plan.signing_secret,
-            note=f"{plan.partner.name}'s provisioning endpoint is {current['url']}, not the "
-            f"partner simulator at {plan.url} (another --base-port?); {fresh_start}",
-        )
-    if current is not None and plan.signing_secret is None:
-        return seeded(
-            "stuck",
-            current,
-            note=f"the signing secret of {plan.partner.name}'s provisioning endpoint is not in "
-            "seed.json (integrations shows it only once), so the partner simulator refuses its "
-            f"calls; {fresh_start}",
-        )
     if current is not None:
-        endpoint, secret, outcome = current, plan.signing_secret, "kept"
+        endpoint, secret, repairs = _repair_endpoint(client, integrations_url, plan, current)
+        outcome = ", ".join(repairs) or "kept"
     else:
         response = client.post(
             f"{integrations_url}/webhooks/endpoints",
             json={
                 "url": plan.url,
                 "provisioning": True,
-                "description": "Демо: симулятор партнёра (vitrina dev)",
+                "description": PROVISIONING_ENDPOINT_DESCRIPTION,
             },
             headers={
                 **plan.authorization,
@@ -422,6 +429,49 @@ def _apply_endpoint(
     if handed.status_code != HTTPStatus.NO_CONTENT:
         raise SeedError(f"the partner simulator refused the signing secret: {_describe(handed)}")
     return seeded(outcome, endpoint, secret)
+
+
+def _repair_endpoint(
+    client: httpx.Client, integrations_url: str, plan: _EndpointPlan, endpoint: dict[str, Any]
+) -> tuple[dict[str, Any], str, list[str]]:
+    """``endpoint`` pointing at the simulator, active, with a secret the seed knows, as the
+    partner (its owner) would make it; the endpoint as it is then, its secret, what was done."""
+    url = f"{integrations_url}/webhooks/endpoints/{endpoint['endpoint_id']}"
+    repairs: list[str] = []
+    if not _same_url(endpoint["url"], plan.url):
+        # Another --base-port than last time: the simulator listens elsewhere now.
+        moved = client.patch(url, json={"url": plan.url}, headers=plan.authorization)
+        if moved.status_code != HTTPStatus.OK:
+            raise SeedError(
+                f"moving {plan.partner.name}'s provisioning endpoint: {_describe(moved)}"
+            )
+        endpoint = moved.json()
+        repairs.append("moved")
+    if endpoint["status"] != "active":
+        enabled = client.post(f"{url}/enable", headers=plan.authorization)
+        if enabled.status_code != HTTPStatus.OK:
+            raise SeedError(
+                f"enabling {plan.partner.name}'s provisioning endpoint: {_describe(enabled)}"
+            )
+        endpoint = enabled.json()
+        repairs.append("enabled")
+    secret = plan.signing_secret
+    if secret is None:
+        # Lost with seed.json (integrations shows a secret once): a new one. The previous one
+        # still signs deliveries during the grace period, next to the new one.
+        rotated = client.post(
+            f"{url}/rotate-secret",
+            headers={**plan.authorization, "Idempotency-Key": f"vitrina-demo-seed-{uuid4()}"},
+        )
+        if rotated.status_code != HTTPStatus.OK:
+            raise SeedError(
+                f"rotating the secret of {plan.partner.name}'s provisioning endpoint: "
+                f"{_describe(rotated)}"
+            )
+        endpoint = rotated.json()
+        secret = str(endpoint.pop("signing_secret"))
+        repairs.append("secret rotated")
+    return endpoint, secret, repairs
 
 
 # -- helpers --------------------------------------------------------------------------------
