@@ -23,9 +23,9 @@ from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit.consumer import Received
 from vitrina_kit.db import transaction
 from vitrina_kit.local import free_port
-from vitrina_kit.metrics import serve_metrics
+from vitrina_kit.metrics import DEAD_LETTER_QUEUE_MESSAGES, serve_metrics
 from vitrina_kit.outbox import OutboxMessage, OutboxRelay, add_event
-from vitrina_kit.service import PeriodicJob, Service, build_app, run_periodically
+from vitrina_kit.service import PeriodicJob, Service, build_app, run_periodically, run_workers
 from vitrina_kit.settings import ServiceSettings
 from vitrina_kit.testing import TestIssuer, app_client, send_raw, wait_until
 
@@ -132,6 +132,40 @@ async def test_requests_are_counted_by_route_template_and_metrics_are_served(
     assert sample(count, service=service, method="GET", route="/metrics") == 0
 
 
+async def test_with_http_metrics_off_requests_are_not_counted_and_the_rest_is_served(
+    engine: AsyncEngine,
+) -> None:
+    name = unique("metrics-off")
+    settings = ServiceSettings(
+        service_name=name,
+        database_url=engine.url.render_as_string(hide_password=False),
+        http_metrics_enabled=False,
+    )
+    service = Service(
+        name=name,
+        title="Metrics off",
+        description="",
+        settings=lambda: settings,
+        routers=[router],
+        migrations=Path("unused"),
+        metadata=MetaData(),
+    )
+    async with app_client(build_app(service, settings, key_source=ISSUER.key_source)) as client:
+        assert (await client.get("/things/1")).status_code == 200
+        assert (await client.get(f"/no/such/{uuid.uuid4()}")).status_code == 404
+        scrape = await client.get("/metrics")
+
+    assert scrape.status_code == 200
+    families = {family.name: family for family in text_string_to_metric_families(scrape.text)}
+    assert "vitrina_consumer_events" in families  # the other metrics are still there
+    assert not [
+        s
+        for family in ("vitrina_http_requests", "vitrina_http_request_duration_seconds")
+        for s in families[family].samples
+        if s.labels.get("service") == name
+    ]
+
+
 # -- consumer -----------------------------------------------------------------------------------
 
 
@@ -221,6 +255,73 @@ async def test_an_event_that_keeps_failing_is_counted_through_its_retry_stages_t
     assert sample("vitrina_consumer_retries_total", service=group, topic=TOPIC) == 3 * 2 + 2
 
 
+async def test_the_consumer_process_reports_how_many_records_its_dlqs_hold(
+    kafka_bootstrap: str, engine: AsyncEngine
+) -> None:
+    name = unique("metrics-dlq")
+    settings = ServiceSettings(
+        service_name=name,
+        database_url=engine.url.render_as_string(hide_password=False),
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_retry_stages="",  # what fails goes straight to the DLQ
+        kafka_fetch_max_wait_ms=50,
+        kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=500,
+        dead_letter_queue_refresh_seconds=1,
+    )
+    handled: list[str] = []
+
+    async def note(session: AsyncSession, message: Received[Any]) -> None:
+        handled.append(str(message.envelope.id))
+
+    service = Service(
+        name=name,
+        title="DLQ gauge",
+        description="",
+        settings=lambda: settings,
+        routers=[],
+        migrations=Path("unused"),
+        metadata=MetaData(),
+        handlers={ProductPublished: note},
+    )
+    DEAD_LETTER_QUEUE_MESSAGES.labels(TOPIC).set(-1)  # whatever an earlier test left: unmeasured
+
+    def dlq_size() -> float | None:
+        return REGISTRY.get_sample_value("vitrina_dead_letter_queue_messages", {"topic": TOPIC})
+
+    stop = asyncio.Event()
+    workers = asyncio.create_task(
+        run_workers(service, settings, stop=stop, engine=engine, relay=False)
+    )
+    try:
+
+        async def measured_empty() -> bool:
+            return dlq_size() == 0
+
+        await wait_until(measured_empty, timeout=15, message="the empty DLQ measured")
+        await send_raw(kafka_bootstrap, TOPIC, [b"{poison", envelope_bytes()], key=b"k")
+
+        async def one_held() -> bool:
+            return dlq_size() == 1
+
+        await wait_until(one_held, timeout=15, message="the poison counted in the DLQ")
+        assert len(handled) == 1  # the group went on past it, undisturbed
+        # Other partitions, and rounds that start where the previous one's watermark was.
+        await send_raw(kafka_bootstrap, TOPIC, [b"{poison"], key=b"other")
+        await send_raw(kafka_bootstrap, TOPIC, [b"[]"], key=b"third")
+
+        async def three_held() -> bool:
+            return dlq_size() == 3
+
+        await wait_until(three_held, timeout=15, message="three records in the DLQ")
+        await asyncio.sleep(2.5)  # more rounds: nothing counted twice
+        assert dlq_size() == 3
+        assert sample("vitrina_dead_letters_total", service=name, topic=TOPIC) == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(workers, timeout=15)
+
+
 # -- outbox -------------------------------------------------------------------------------------
 
 
@@ -285,9 +386,9 @@ async def test_job_rounds_are_counted_by_outcome_and_timed(
     await asyncio.wait_for(run_periodically(job, sessions, settings, stop=stop), timeout=5)
 
     runs = "vitrina_job_runs_total"
-    assert sample(runs, service=service, job="tick", outcome="succeeded") == 2
-    assert sample(runs, service=service, job="tick", outcome="failed") == 1
-    assert sample("vitrina_job_duration_seconds_count", service=service, job="tick") == 3
+    assert sample(runs, service=service, job_name="tick", outcome="succeeded") == 2
+    assert sample(runs, service=service, job_name="tick", outcome="failed") == 1
+    assert sample("vitrina_job_duration_seconds_count", service=service, job_name="tick") == 3
 
 
 async def test_a_worker_serves_its_metrics_on_its_own_port() -> None:

@@ -13,13 +13,18 @@ Replaying republishes a record, with its key and its own headers, to the origina
 consumer group of that topic gets it again, and that is harmless: the groups that applied the
 event find its id in their inbox and change nothing, the one that failed it tries again. Each
 replay is recorded in ``dead_letter_replays`` so the same dead letter is not replayed twice.
+
+:class:`DeadLetterQueueGauge` measures how many records the DLQs hold, for
+``vitrina_dead_letter_queue_messages``, the same way and without joining any group.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -38,9 +43,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitrina_kit import kafka
+from vitrina_kit import kafka, metrics
+from vitrina_kit.aio import sleep_unless
 from vitrina_kit.consumer import DLQ_HEADER_PREFIX, RETRY_HEADER_PREFIX, Position
 from vitrina_kit.db import KitBase
+
+logger = logging.getLogger(__name__)
 
 REPLAYED_FROM_HEADER = "vitrina-replayed-from"
 """Header of a replayed record: ``<dlq topic>/<partition>/<offset>`` it was replayed from."""
@@ -169,6 +177,118 @@ async def read_dead_letters(
         return DeadLetterPage(items=found, complete=not remaining)
     finally:
         await consumer.stop()
+
+
+class DeadLetterQueueGauge:
+    """Sets ``vitrina_dead_letter_queue_messages`` for the DLQs of ``topics`` (original topics,
+    the label's values): the records each holds, every group's, replayed or not.
+
+    Each round a throwaway consumer without a group (nothing joined, nothing committed: the
+    service's group never notices) reads every DLQ partition's log start offset and takes the
+    high watermark from a fetch response, never from ``end_offsets`` (wrong on the embedded
+    broker). Fetching starts where the previous round's watermark was, so a large DLQ is not
+    read again every round.
+    """
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Iterable[str],
+        *,
+        client_id: str,
+        timeout: float = 10.0,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = sorted(set(topics))
+        self.client_id = client_id
+        self.timeout = timeout
+        self._read_to: dict[TopicPartition, int] = {}
+
+    async def run(self, stop: asyncio.Event, *, interval_seconds: float) -> None:
+        """Measure every ``interval_seconds`` until ``stop`` is set; a round under way when it
+        is set is abandoned (shutdown does not wait for the broker)."""
+        while not stop.is_set():
+            measuring = asyncio.ensure_future(self.measure())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait((measuring, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not measuring.done():
+                measuring.cancel()
+                await asyncio.gather(measuring, return_exceptions=True)
+                return
+            await sleep_unless(stop, interval_seconds)
+
+    async def measure(self) -> dict[str, int]:
+        """One round: the size of each DLQ measured (by original topic), now set on the gauge.
+
+        A DLQ that does not exist yet, or a partition that did not answer in time, leaves its
+        gauge as it was; a failure is logged, never raised (it is only a metric).
+        """
+        try:
+            sizes = await self._sizes()
+        except Exception:
+            logger.warning("dead-letter queue sizes not measured", exc_info=True)
+            return {}
+        for topic, size in sizes.items():
+            metrics.DEAD_LETTER_QUEUE_MESSAGES.labels(topic).set(size)
+        return sizes
+
+    async def _sizes(self) -> dict[str, int]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            request_timeout_ms=5_000,
+        )
+        await consumer.start()
+        try:
+            # Every topic in one metadata request: naming a missing one would create it on the
+            # embedded broker.
+            existing = await consumer.topics()
+            by_dlq = {f"{topic}.dlq": topic for topic in self.topics}
+            partitions = [
+                TopicPartition(dlq, partition)
+                for dlq in by_dlq
+                if dlq in existing
+                for partition in sorted(consumer.partitions_for_topic(dlq) or ())
+            ]
+            if not partitions:
+                return {}
+            log_start = await consumer.beginning_offsets(partitions)
+            consumer.assign(partitions)
+            for tp in partitions:
+                # Never past the end: the embedded broker would not answer at all.
+                consumer.seek(tp, max(log_start[tp], self._read_to.get(tp, 0)))
+            highwater: dict[TopicPartition, int] = {}
+            deadline = time.monotonic() + self.timeout
+            while len(highwater) < len(partitions) and time.monotonic() < deadline:
+                await consumer.getmany(timeout_ms=200)
+                for tp in partitions:
+                    mark = consumer.highwater(tp)
+                    if mark is not None:
+                        highwater[tp] = mark
+        finally:
+            await consumer.stop()
+        sizes: dict[str, int] = {}
+        unanswered: set[str] = set()
+        for tp in partitions:
+            mark = highwater.get(tp)
+            if mark is None:
+                # Start from the log start next time, in case the topic was made anew.
+                self._read_to.pop(tp, None)
+                unanswered.add(tp.topic)
+                continue
+            self._read_to[tp] = mark
+            topic = by_dlq[tp.topic]
+            sizes[topic] = sizes.get(topic, 0) + max(mark - log_start[tp], 0)
+        if unanswered:
+            logger.warning(
+                "dead-letter queue partitions did not answer", extra={"topics": sorted(unanswered)}
+            )
+        return {topic: size for topic, size in sizes.items() if f"{topic}.dlq" not in unanswered}
 
 
 async def replayed_at(

@@ -99,7 +99,8 @@ DEAD_LETTER_QUEUE_MESSAGES = Gauge(
     "vitrina_dead_letter_queue_messages",
     "Records held in a DLQ topic (all groups'), high watermark minus log start; ``topic`` is "
     "the original topic. Replaying does not remove records, so this only grows until retention "
-    "deletes them.",
+    "deletes them. Measured by the consumer process of each service reading the topic, every "
+    "``dead_letter_queue_refresh_seconds``.",
     ["topic"],
 )
 UNPARSEABLE_EVENT = "unparseable"
@@ -132,22 +133,23 @@ OUTBOX_PUBLISHED = Counter(
 
 # -- periodic jobs ----------------------------------------------------------------------------
 
+# `job_name`, not `job`: Prometheus gives every scraped series the target's own `job` label.
 JobOutcome = Literal["succeeded", "failed"]
 JOB_RUNS = Counter(
     "vitrina_job_runs_total",
     "Rounds of a periodic job, by outcome (succeeded, failed).",
-    ["service", "job", "outcome"],
+    ["service", "job_name", "outcome"],
 )
 JOB_DURATION = Histogram(
     "vitrina_job_duration_seconds",
     "How long one round of a periodic job took.",
-    ["service", "job"],
+    ["service", "job_name"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0),
 )
 
 
 @contextlib.contextmanager
-def job_round(service: str, job: str) -> Iterator[None]:
+def job_round(service: str, job_name: str) -> Iterator[None]:
     """Count and time one round of a periodic job; an exception counts as failed and goes on."""
     started = time.perf_counter()
     outcome: JobOutcome = "failed"
@@ -155,8 +157,8 @@ def job_round(service: str, job: str) -> Iterator[None]:
         yield
         outcome = "succeeded"
     finally:
-        JOB_DURATION.labels(service, job).observe(time.perf_counter() - started)
-        JOB_RUNS.labels(service, job, outcome).inc()
+        JOB_DURATION.labels(service, job_name).observe(time.perf_counter() - started)
+        JOB_RUNS.labels(service, job_name, outcome).inc()
 
 
 # -- the consumer's instruments ---------------------------------------------------------------

@@ -19,12 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -33,6 +34,7 @@ from vitrina_kit import db, housekeeping, kafka, metrics, tracing
 from vitrina_kit.aio import sleep_unless
 from vitrina_kit.auth import JwksKeySource, KeySource, TokenVerifier
 from vitrina_kit.consumer import ConsumerRunner, Handler, parse_retry_stages
+from vitrina_kit.dead_letters import DeadLetterQueueGauge
 from vitrina_kit.health import health_router
 from vitrina_kit.logging import configure_logging
 from vitrina_kit.middleware import (
@@ -43,7 +45,7 @@ from vitrina_kit.middleware import (
 from vitrina_kit.migrations import upgrade
 from vitrina_kit.ops import ops_router
 from vitrina_kit.outbox import OutboxRelay
-from vitrina_kit.problems import install_problem_handlers
+from vitrina_kit.problems import install_problem_handlers, problem_response
 from vitrina_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
@@ -158,9 +160,11 @@ def build_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_exception_handler(RecursionError, _nested_too_deeply)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
-    app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
+    if settings.http_metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware, service=settings.service_name)
     app.include_router(health_router)
     app.include_router(ops_router)
     # Not behind auth: scraped from inside the cluster, and it holds no business data.
@@ -170,6 +174,20 @@ def build_app(
     if traced is not None:
         traced.instrument_app(app)
     return app
+
+
+async def _nested_too_deeply(request: Request, error: Exception) -> Response:
+    """A client's input nested deeper than a parser's recursion limit (``[[[[...`` in a body a
+    route reads itself, in a cursor, in an idempotency fingerprint) is the client's error, not
+    a crash. Logged with its traceback: a recursion bug of our own would show up here too."""
+    logger.warning("input nested too deeply", exc_info=error, extra={"path": request.url.path})
+    return problem_response(
+        status=HTTPStatus.BAD_REQUEST,
+        code="nested_too_deeply",
+        title="The input is nested too deeply",
+        detail="Arrays and objects may not be nested this deep.",
+        instance=request.url.path,
+    )
 
 
 def _exit_if_workers_died(stop: asyncio.Event, workers: asyncio.Task[None]) -> None:
@@ -291,6 +309,19 @@ def _worker_tasks(
             service_tracing=traced,
         )
         tasks.append(asyncio.create_task(runner.run(stop), name="consumer"))
+        # The consumer, not the relay, measures its DLQs: it is what feeds them, and it knows
+        # the topics it reads (a service without handlers has none to measure).
+        dlq_gauge = DeadLetterQueueGauge(
+            settings.kafka_bootstrap_servers,
+            runner.topics,
+            client_id=f"{settings.service_name}-dlq-size",
+        )
+        tasks.append(
+            asyncio.create_task(
+                dlq_gauge.run(stop, interval_seconds=settings.dead_letter_queue_refresh_seconds),
+                name="dead-letter-queue-gauge",
+            )
+        )
     return tasks
 
 

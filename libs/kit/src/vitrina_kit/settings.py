@@ -104,6 +104,13 @@ class ServiceSettings(BaseSettings):
     )
     idempotency_key_retention_hours: float = Field(default=24, gt=0)
     housekeeping_interval_seconds: float = Field(default=600, ge=1)
+    http_metrics_enabled: bool = Field(
+        default=True,
+        description="Count and time every HTTP request (vitrina_http_request*); off only to "
+        "measure what that costs: no metrics middleware is installed, and /metrics is still "
+        "served, with every other metric but no request series. Consumer, outbox and job "
+        "metrics are not affected.",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=0,
@@ -117,6 +124,14 @@ class ServiceSettings(BaseSettings):
         le=300.0,
         description="How often the relay measures the outbox backlog for its gauges (one "
         "small query); the parked rows, which need a scan, every 12th time.",
+    )
+    dead_letter_queue_refresh_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=3600.0,
+        description="How often the consumer process measures the size of the DLQs of the "
+        "topics it reads (vitrina_dead_letter_queue_messages): a fetch per DLQ partition by a "
+        "consumer outside the group. 30-60 s suits production; less only in tests.",
     )
 
     @field_validator("consumer_retry_stages")

@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 from vitrina_simulators import partner as partner_simulator
 
+from integrations.edo import metrics as edo_metrics
 from integrations.edo.upd import validate
 from integrations.main import SERVICE
 from integrations.settings import IntegrationsSettings
@@ -19,6 +21,7 @@ from vitrina_contracts.envelope import CloudEvent, build_envelope
 from vitrina_contracts.events.base import Event
 from vitrina_contracts.events.billing import ClosingDocumentIssued
 from vitrina_contracts.events.identity import OrganizationUpdated
+from vitrina_kit import db
 from vitrina_kit.auth import OrganizationKind
 from vitrina_kit.service import build_app
 from vitrina_kit.testing import TestIssuer, app_client, send_raw, wait_until
@@ -53,6 +56,29 @@ def closing_document(
             update={"document_id": uuid.uuid4(), "buyer": buyer, "lines": lines}
         )
     )
+
+
+def edo_series(name: str) -> dict[str, float]:
+    """One value per EDO status of ``name``, a metric labelled by status (0 where none)."""
+    return {
+        status: REGISTRY.get_sample_value(name, {"status": status}) or 0.0
+        for status in edo_metrics.STATUSES
+    }
+
+
+def transitions_since(before: dict[str, float]) -> dict[str, float]:
+    now = edo_series("vitrina_edo_document_transitions_total")
+    return {status: now[status] - before[status] for status in now if now[status] != before[status]}
+
+
+async def documents_counted(database_url: str) -> dict[str, float]:
+    """The documents gauge, refreshed now (the tracker refreshes it only every 15 s)."""
+    engine = db.create_engine(database_url, pool_size=1)
+    try:
+        await edo_metrics.count_documents(db.create_session_factory(engine), every=0)
+    finally:
+        await engine.dispose()
+    return {status: n for status, n in edo_series("vitrina_edo_documents").items() if n}
 
 
 @asynccontextmanager
@@ -150,6 +176,7 @@ async def test_sent_delivered_and_signed_once_despite_failures_and_redeliveries(
         "/simulator/faults",
         json={"path": "/V3/PostMessage", "times": 1, "delay_seconds": 2},
     )
+    transitions = edo_series("vitrina_edo_document_transitions_total")
 
     async with integrations(database_url, kafka_bootstrap, token_issuer, edo_simulator) as client:
         issued = closing_document(buyer_id=buyer_id)
@@ -199,6 +226,9 @@ async def test_sent_delivered_and_signed_once_despite_failures_and_redeliveries(
         "edo_document.delivered",
         "edo_document.signed",
     ]
+    # Once each, for all the operator's failures and the redeliveries.
+    assert transitions_since(transitions) == {"sent": 1, "delivered": 1, "signed": 1}
+    assert await documents_counted(database_url) == {"signed": 1}
 
 
 async def test_rejected_with_the_buyers_reason_and_an_invalid_document_never_sent(
@@ -210,6 +240,7 @@ async def test_rejected_with_the_buyers_reason_and_an_invalid_document_never_sen
 ) -> None:
     buyer_id = uuid.uuid4()
     business = token_issuer.headers(buyer_id, OrganizationKind.BUSINESS)
+    transitions = edo_series("vitrina_edo_document_transitions_total")
     async with integrations(database_url, kafka_bootstrap, token_issuer, edo_simulator) as client:
         rejected_one = closing_document(buyer_id=buyer_id, buyer_edo_id=BUYER_BOX)
         # A unit the format cannot name (no national short name for OKEI 999): invalid.
@@ -254,6 +285,9 @@ async def test_rejected_with_the_buyers_reason_and_an_invalid_document_never_sen
     refused = await outbox.events(subject=refused_one.document.document_id)
     assert [e["type"] for e in refused] == ["ru.vitrina.integrations.edo_document.failed"]
     assert f"Box {unknown_box} not found" in refused[0]["data"]["reason"]
+    expected = {"sent": 1, "delivered": 1, "rejected": 1, "failed": 2}
+    assert transitions_since(transitions) == expected
+    assert await documents_counted(database_url) == {"rejected": 1, "failed": 2}
 
 
 async def test_a_document_waiting_for_the_buyers_edo_id_holds_up_nothing_else(

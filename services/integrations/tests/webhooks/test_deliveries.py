@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.settings import IntegrationsSettings
@@ -78,6 +79,44 @@ async def detail(
     return body
 
 
+def webhook_metrics() -> dict[str, float]:
+    """The process's webhook metrics: attempts by outcome, attempts timed, endpoints disabled."""
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return {
+        **{
+            outcome: value("vitrina_webhook_deliveries_total", outcome=outcome)
+            for outcome in ("delivered", "failed_attempt", "gave_up")
+        },
+        "timed": value("vitrina_webhook_delivery_duration_seconds_count"),
+        "disabled": value("vitrina_webhook_endpoints_disabled_total"),
+    }
+
+
+class DeliveryMetrics:
+    """How far the webhook metrics moved since this was made."""
+
+    def __init__(self) -> None:
+        self.start = webhook_metrics()
+
+    def moved(self) -> dict[str, float]:
+        return {name: value - self.start[name] for name, value in webhook_metrics().items()}
+
+
+def moved_by(
+    *, delivered: int = 0, failed_attempt: int = 0, gave_up: int = 0, disabled: int = 0
+) -> dict[str, float]:
+    return {
+        "delivered": delivered,
+        "failed_attempt": failed_attempt,
+        "gave_up": gave_up,
+        "timed": delivered + failed_attempt + gave_up,
+        "disabled": disabled,
+    }
+
+
 async def test_a_delivery_is_signed_and_the_partner_verifies_it(
     client: httpx.AsyncClient,
     sessions: async_sessionmaker[AsyncSession],
@@ -97,7 +136,9 @@ async def test_a_delivery_is_signed_and_the_partner_verifies_it(
     assert "signing_secret" not in shown_again.json()  # shown once
 
     event_id = await subscription_created(sessions, customer_id=business_id)
+    metrics = DeliveryMetrics()
     assert await dispatch_due(sessions, DispatchRules.of(settings)) == 1
+    assert metrics.moved() == moved_by(delivered=1)
 
     (received,) = partner.received
     assert received.verified
@@ -154,6 +195,7 @@ async def test_failures_are_retried_on_the_schedule_logged_and_redeliverable(
     await subscription_created(sessions, customer_id=business_id)
     rules = DispatchRules.of(settings)  # 1m, 5m, 30m: four attempts
     start = datetime.now(UTC)
+    metrics = DeliveryMetrics()
 
     assert await dispatch_due(sessions, rules, now=start) == 1
     (delivery,) = await deliveries(client, business, endpoint["endpoint_id"])
@@ -168,6 +210,7 @@ async def test_failures_are_retried_on_the_schedule_logged_and_redeliverable(
     assert await dispatch_due(sessions, rules, now=third) == 1
     assert await dispatch_due(sessions, rules, now=third + timedelta(minutes=30)) == 1
     assert await dispatch_due(sessions, rules, now=third + timedelta(days=1)) == 0
+    assert metrics.moved() == moved_by(failed_attempt=3, gave_up=1)
 
     logged = await detail(client, business, delivery["delivery_id"])
     assert logged["status"] == "failed"
@@ -186,6 +229,7 @@ async def test_failures_are_retried_on_the_schedule_logged_and_redeliverable(
     )
     assert again.status_code == 409  # still pending: one redelivery at a time
     assert await dispatch_due(sessions, rules) == 1
+    assert metrics.moved() == moved_by(delivered=1, failed_attempt=3, gave_up=1)
     logged = await detail(client, business, delivery["delivery_id"])
     assert logged["status"] == "delivered"
     assert [a["status_code"] for a in logged["attempt_log"]] == [503, 503, 503, 503, 200]
@@ -228,9 +272,12 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told(
         await subscription_created(sessions, customer_id=business_id)
     rules = DispatchRules.of(settings.model_copy(update={"webhook_disable_after_failures": 3}))
     start = datetime.now(UTC)
+    metrics = DeliveryMetrics()
 
     assert await dispatch_due(sessions, rules, now=start) == 2
     assert await dispatch_due(sessions, rules, now=start + timedelta(minutes=1)) == 2
+    # The third failure disabled the endpoint (counted once); the fourth found it disabled.
+    assert metrics.moved() == moved_by(failed_attempt=4, disabled=1)
 
     shown = (
         await client.get(f"/webhooks/endpoints/{endpoint['endpoint_id']}", headers=business)
@@ -261,6 +308,7 @@ async def test_an_endpoint_that_keeps_failing_is_disabled_and_its_owner_told(
     )
     assert redelivered.status_code == 200
     assert await dispatch_due(sessions, rules) == 1
+    assert metrics.moved() == moved_by(delivered=1, failed_attempt=4, disabled=1)
 
 
 async def test_failing_for_hours_disables_too(
