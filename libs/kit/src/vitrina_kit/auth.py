@@ -186,8 +186,14 @@ def _has_key(keys: KeySet, kid: object) -> bool:
 
 
 def _caller(claims: dict[str, Any]) -> Caller:
+    # A well-signed token of the wrong shape is refused, not coerced: str(["a"]) is a scope too.
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str) or not all(
+        isinstance(claims.get(name), str) for name in ("client_id", "org_id", "org_kind")
+    ):
+        raise ValueError("A claim of the access token has the wrong type.")
     kind = OrganizationKind(claims["org_kind"])
-    scopes = frozenset(str(claims.get("scope", "")).split())
+    scopes = frozenset(scope.split())
     if kind is not OrganizationKind.OPERATOR:
         scopes -= OPERATOR_ONLY_SCOPES  # a second fence behind identity's own rule
     return Caller(

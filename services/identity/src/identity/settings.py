@@ -32,6 +32,18 @@ class IdentitySettings(ServiceSettings):
     token_rate_limit_per_address: int = Field(
         default=600, ge=1, description="Token requests per source address per window."
     )
+    token_failure_limit_per_client: int = Field(
+        default=10,
+        ge=1,
+        description="Failed client authentications per client id per window; after them the "
+        "client id gets no token (a right secret neither) until the window ends.",
+    )
+    token_failure_limit_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Failed client authentications per source address per window; after them "
+        "the address gets no token until the window ends.",
+    )
 
     # -- signing keys ---------------------------------------------------------------------
     signing_key_publish_ahead_seconds: float = Field(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,14 @@ async def hit(session: AsyncSession, bucket: str, window_start: datetime) -> int
     )
     hits: int = (await session.execute(statement)).scalar_one()
     return hits
+
+
+async def hits(session: AsyncSession, bucket: str, window_start: datetime) -> int:
+    """How many requests the bucket's window has counted, without counting one more."""
+    statement = select(RateLimitWindow.hits).where(
+        RateLimitWindow.bucket == bucket, RateLimitWindow.window_start == window_start
+    )
+    return (await session.execute(statement)).scalar_one_or_none() or 0
 
 
 async def forget_before(session: AsyncSession, before: datetime) -> None:

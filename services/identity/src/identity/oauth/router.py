@@ -16,6 +16,7 @@ from identity.organizations.service import require_operator
 from vitrina_kit.api import SessionDep
 from vitrina_kit.auth import Caller, requires
 from vitrina_kit.db import transaction
+from vitrina_kit.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["oauth"])
 
@@ -76,19 +77,23 @@ async def token(request: Request, settings: SettingsDep, now: NowDep) -> JSONRes
     with HTTP Basic (client_secret_basic) or with client_id and client_secret in the form
     (client_secret_post)."""
     sessions = request.app.state.sessions
+    # The peer: behind a proxy, only as right as the server's --forwarded-allow-ips makes it.
+    address = request.client.host if request.client else "unknown"
+    asked: domain.TokenRequest | None = None
     try:
         form = domain.parse_form(request.headers.get("content-type"), await request.body())
         asked = domain.token_request(form, request.headers.get("authorization"))
         await service.check_rate_limits(
-            sessions,
-            settings,
-            client_id=asked.credentials.client_id,
-            address=request.client.host if request.client else "unknown",
-            now=now,
+            sessions, settings, client_id=asked.credentials.client_id, address=address, now=now
         )
         async with transaction(sessions) as session:
             issued = await service.issue_token(session, settings, asked, now)
     except domain.OAuthError as error:
+        # A guessed secret, not a request without any: those count against stricter limits.
+        if asked is not None and error.error is domain.ErrorCode.INVALID_CLIENT:
+            await service.count_failed_authentication(
+                sessions, settings, client_id=asked.credentials.client_id, address=address, now=now
+            )
         return _error(error)
     body = {
         "access_token": issued.access_token,
@@ -99,7 +104,12 @@ async def token(request: Request, settings: SettingsDep, now: NowDep) -> JSONRes
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.post("/oauth/introspect", openapi_extra=_INTROSPECTION_FORM, responses={400: _OAUTH_ERROR})
+# The caller's token is checked like any API's, so those refusals are problem+json.
+@router.post(
+    "/oauth/introspect",
+    openapi_extra=_INTROSPECTION_FORM,
+    responses={400: _OAUTH_ERROR, 401: PROBLEM_RESPONSES[401], 403: PROBLEM_RESPONSES[403]},
+)
 async def introspect(
     request: Request,
     caller: Annotated[Caller, requires("identity:admin")],

@@ -42,20 +42,46 @@ async def check_rate_limits(
     now: datetime,
 ) -> None:
     """Count the request against its client id and its source address, in a transaction of
-    its own: a refused request (a wrong secret above all) must count too."""
+    its own: a refused request (a wrong secret above all) must count too.
+
+    Failed authentications have a stricter limit of their own (see
+    :func:`count_failed_authentication`): once a client id or an address has used it up, even
+    the right secret gets no token until the window ends, or guessing would go on unhindered.
+    The price: anyone can lock a client id out for the rest of a window by failing with it.
+    """
     window = timedelta(seconds=settings.token_rate_limit_window_seconds)
     start = domain.window_start(now, window)
     async with transaction(sessions) as session:
         by_address = await repository.hit(session, f"address:{address}", start)
         by_client = await repository.hit(session, f"client:{client_id}", start)
+        failed_by_address = await repository.hits(session, f"failed-address:{address}", start)
+        failed_by_client = await repository.hits(session, f"failed-client:{client_id}", start)
         # Now and then, not every time: one replica's cleanup is enough for all.
         if random.random() < 0.01:
             await repository.forget_before(session, start - window)
     if (
         by_address > settings.token_rate_limit_per_address
         or by_client > settings.token_rate_limit_per_client
+        or failed_by_address >= settings.token_failure_limit_per_address
+        or failed_by_client >= settings.token_failure_limit_per_client
     ):
         raise domain.rate_limited(domain.retry_after(now, window))
+
+
+async def count_failed_authentication(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: IdentitySettings,
+    *,
+    client_id: str,
+    address: str,
+    now: datetime,
+) -> None:
+    """Count a wrong secret (or an unknown or revoked client) against the stricter limits."""
+    window = timedelta(seconds=settings.token_rate_limit_window_seconds)
+    start = domain.window_start(now, window)
+    async with transaction(sessions) as session:
+        await repository.hit(session, f"failed-address:{address}", start)
+        await repository.hit(session, f"failed-client:{client_id}", start)
 
 
 async def issue_token(

@@ -50,14 +50,33 @@ class TargetPolicy:
     def permits(self, address: IPAddress) -> bool:
         if any(address in network for network in self.allowed_networks):
             return True
-        # ::ffff:10.0.0.1 reaches 10.0.0.1: judge the IPv4 address inside.
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-            if any(address in network for network in self.allowed_networks):
-                return True
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            # ::ffff:10.0.0.1 reaches 10.0.0.1, and so may 64:ff9b::a00:1 through a NAT64
+            # gateway or 2002:a00:1:: through a 6to4 relay: judge the IPv4 address inside.
+            return self.permits(embedded)
+        if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+            return False  # fec0::/10: deprecated, yet still routed inside some networks
         # is_global is False for private, loopback, link-local (169.254.169.254, the cloud
         # metadata service), unique-local (fc00::/7), shared (100.64/10) and reserved ranges.
         return address.is_global and not address.is_multicast
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052's well-known prefix
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d, and :: and ::1
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for (mapped, NAT64, 6to4, IPv4-compatible)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
 
 
 @dataclass(frozen=True)
