@@ -17,10 +17,10 @@ from vitrina_kit.api import RequestModel, SessionDep
 from vitrina_kit.audit import AuditEntry
 from vitrina_kit.auth import Caller, requires
 from vitrina_kit.outbox import backlog
-from vitrina_kit.problems import DomainError, NotFound
+from vitrina_kit.problems import PROBLEM_RESPONSES, DomainError, NotFound
 from vitrina_kit.settings import ServiceSettings
 
-ops_router = APIRouter(prefix="/ops", tags=["operations"])
+ops_router = APIRouter(prefix="/ops", tags=["operations"], responses=PROBLEM_RESPONSES)
 
 OperatorDep = Annotated[Caller, requires("ops:read")]
 
@@ -66,7 +66,7 @@ async def audit_log(
     _: OperatorDep,
     session: SessionDep,
     organization_id: uuid.UUID | None = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # a bigint id
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AuditPage:
     """Who changed what, newest first; page with ``before_id=<next_before_id>``."""

@@ -127,3 +127,13 @@ async def test_the_operators_read_only_client_may_not_introspect(
     read_only = await get_token(client, "vitrina-operator", "dev-operator-secret", "ops:read")
     response = await introspect(client, bearer(read_only), read_only)
     assert response.status_code == 403
+
+
+async def test_the_refusals_of_the_callers_token_are_documented_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by the API fuzzer: introspection's 401 and 403 were missing from its OpenAPI."""
+    documented = (await client.get("/openapi.json")).json()["paths"]["/oauth/introspect"]["post"]
+
+    for status in ("401", "403"):
+        assert "application/problem+json" in documented["responses"][status]["content"]

@@ -417,3 +417,18 @@ async def test_the_calendar_applies_a_period_end_cancellation_and_ends_trials(
         "/ops/subscriptions/advance", params={"to": "2030-01-01T00:00:00"}, headers=operator
     )
     assert naive.status_code == 422
+
+
+async def test_advancing_documents_its_refusals_as_problems(
+    client: httpx.AsyncClient, customer: dict[str, str]
+) -> None:
+    """Found by the API fuzzer: the operator's advance answered an undocumented 401/403."""
+    documented = (await client.get("/openapi.json")).json()
+    responses = documented["paths"]["/ops/subscriptions/advance"]["post"]["responses"]
+    anonymous = await client.post("/ops/subscriptions/advance", headers={"Authorization": ""})
+    refused = await client.post("/ops/subscriptions/advance", headers=customer)
+
+    for answer in (anonymous, refused):
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert "application/problem+json" in responses[str(answer.status_code)]["content"]
+    assert (anonymous.status_code, refused.status_code) == (401, 403)

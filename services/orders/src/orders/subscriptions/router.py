@@ -25,7 +25,9 @@ from vitrina_kit.auth import Caller, OrganizationKind, requires
 from vitrina_kit.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"], responses=PROBLEM_RESPONSES)
-ops_router = APIRouter(prefix="/ops/subscriptions", tags=["operations"])
+ops_router = APIRouter(
+    prefix="/ops/subscriptions", tags=["operations"], responses=PROBLEM_RESPONSES
+)
 
 Reader = Annotated[Caller, requires("orders:read")]
 Writer = Annotated[Caller, requires("orders:write")]
