@@ -387,7 +387,7 @@ def _event_identity(value: bytes) -> tuple[str | None, str | None]:
     """The CloudEvent's id and type, if the value is readable enough to have them."""
     try:
         envelope = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # a poison message may be nested past the limit
         return None, None
     if not isinstance(envelope, dict):
         return None, None

@@ -145,7 +145,7 @@ def partner_response(status_code: int, body: str) -> PartnerResponse:
     external_id: str | None = None
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # the partner's body is whatever it sent
         parsed = None
     if isinstance(parsed, dict):
         candidate = parsed.get("external_account_id", parsed.get("account_id"))
