@@ -24,6 +24,15 @@ the inserts costs; both sides' p50/p99 are reported, and every figure is the med
 ``--rounds`` interleaved rounds. Both servers share the machine with the clients, so on few
 cores they also pay for httpx.
 
+The same run also measures what observability costs (``orders_place.instrumentation``): the
+same API started again, each on a database of its own, with its instrumentation in four states
+(:data:`VARIANTS`): as deployed without a collector (tracing on, spans made but not recorded;
+request metrics on), tracing recording and exporting every span over OTLP/HTTP to a sink in
+this process, tracing off (``OTEL_SDK_DISABLED=true``), and tracing off with the HTTP metrics
+middleware removed as well (the kit has no switch for it: ``bench/uninstrumented.py`` swaps it
+for a passthrough). The ratio there is "exporting" over "all off"; every state's figures are
+reported. ``--no-instrumentation`` skips it.
+
 Run alone with ``python bench/orders_place.py``, or with the others through ``bench/run.py``.
 PostgreSQL is embedded unless ``VITRINA_BENCH_POSTGRES_URL`` (or ``--postgres-url``) names a
 server, where the benchmark creates two databases of its own and drops them afterwards.
@@ -44,14 +53,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +102,43 @@ BUYERS = 16
 """Businesses placing the orders, request by request in turn (each has its own key scope)."""
 MAX_LINES = 3
 """Lines of an order at most: one to three, as a business orders a few services at once."""
+CONCURRENCY = 32
+"""Clients at once, each waiting for its answer before the next request (the issue's figure)."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of running the API: its name in the results and what it is started with."""
+
+    name: str
+    label: str
+    env: dict[str, str] = field(default_factory=dict)
+    http_metrics: bool = True
+    exporting: bool = False
+
+
+DEPLOYED = Variant("deployed", "POST /orders (1-3 lines, fresh Idempotency-Key)")
+"""The API as it runs with no collector configured: tracing on (spans carry ids, nothing is
+recorded), request metrics on. The one compared with the bare floor."""
+VARIANTS = (
+    DEPLOYED,
+    Variant(
+        "exporting",
+        "POST /orders, tracing on and every span exported over OTLP/HTTP, metrics on",
+        exporting=True,
+    ),
+    Variant(
+        "tracing_off",
+        "POST /orders, OTEL_SDK_DISABLED=true, metrics on",
+        env={"OTEL_SDK_DISABLED": "true"},
+    ),
+    Variant(
+        "all_off",
+        "POST /orders, OTEL_SDK_DISABLED=true, HTTP metrics middleware removed",
+        env={"OTEL_SDK_DISABLED": "true"},
+        http_metrics=False,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -426,23 +474,83 @@ def floor_app() -> FastAPI:
 # -- the two servers ------------------------------------------------------------------------
 
 
-def start_api(database_url: str, jwks_url: str, home: Path) -> tuple[ServiceProcess, str]:
-    """``python -m orders api`` on a free loopback port, with its production defaults."""
+class UninstrumentedProcess(ServiceProcess):
+    """A service process started through ``bench/uninstrumented.py`` (no HTTP metrics)."""
+
+    def start(self, *, ready_timeout: float = 30.0) -> ServiceProcess:
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, str(BENCH / "uninstrumented.py"), self.service, self.command],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+
+def start_api(
+    database_url: str,
+    jwks_url: str,
+    home: Path,
+    variant: Variant = DEPLOYED,
+    *,
+    otlp_endpoint: str | None = None,
+) -> tuple[ServiceProcess, str]:
+    """``python -m orders api`` on a free loopback port, with its production defaults
+    (changed only as ``variant`` says)."""
     port = free_port()
-    process = ServiceProcess(
+    env = {
+        "ORDERS_HTTP_HOST": "127.0.0.1",
+        "ORDERS_HTTP_PORT": str(port),
+        "ORDERS_LOG_LEVEL": "INFO",
+        "VITRINA_AUTH_JWKS_URL": jwks_url,
+        **variant.env,
+    }
+    if variant.exporting:
+        assert otlp_endpoint is not None
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+    kind = ServiceProcess if variant.http_metrics else UninstrumentedProcess
+    process = kind(
         "orders",
         "api",
         database_url=database_url,
         bootstrap_servers="127.0.0.1:9",  # the API only writes the outbox; no relay here
-        log_path=home / "orders-api.log",
-        env={
-            "ORDERS_HTTP_HOST": "127.0.0.1",
-            "ORDERS_HTTP_PORT": str(port),
-            "ORDERS_LOG_LEVEL": "INFO",
-            "VITRINA_AUTH_JWKS_URL": jwks_url,
-        },
+        log_path=home / f"orders-api-{variant.name}.log",
+        env=env,
     ).start()
     return process, f"http://127.0.0.1:{port}"
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that accepts every export and keeps nothing but a count."""
+
+    received = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).received += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[tuple[str, type[_Sink]]]:
+    """A collector's base URL on loopback (exports go to ``<url>/v1/traces``) and its handler
+    class, whose ``received`` counts the exports."""
+    handler = type("Sink", (_Sink,), {"received": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextlib.contextmanager
@@ -512,15 +620,9 @@ async def row_counts(dsn: str) -> dict[str, int]:
 
 
 async def compare(
-    load: Load,
-    *,
-    api: httpx.AsyncClient,
-    floor: httpx.AsyncClient,
-    requests: int,
-    concurrency: int,
-    rounds: int,
-) -> tuple[list[Figures], list[Figures]]:
-    """The floor's and the API's figures, round by round, each round from the first body."""
+    load: Load, sides: dict[str, httpx.AsyncClient], *, requests: int, concurrency: int, rounds: int
+) -> dict[str, list[Figures]]:
+    """Every side's figures, round by round, each round from the first body."""
 
     async def run(http: httpx.AsyncClient, count: int) -> Figures:
         pending = load.requests()
@@ -533,31 +635,31 @@ async def compare(
 
         return await drive(call, count, concurrency)
 
-    # Warm both sides alike: connections, statement caches, the JWKS, imports done lazily.
+    # Warm every side alike: connections, statement caches, the JWKS, imports done lazily.
     warm_up = min(requests, 10 * concurrency)
-    await run(floor, warm_up)
-    await run(api, warm_up)
-    floors, measured = [], []
-    for _ in range(rounds):  # interleaved, so drift in the machine hits both alike
-        floors.append(await run(floor, requests))
-        measured.append(await run(api, requests))
-    return floors, measured
+    for http in sides.values():
+        await run(http, warm_up)
+    figures: dict[str, list[Figures]] = {name: [] for name in sides}
+    for _ in range(rounds):  # interleaved, so drift in the machine hits every side alike
+        for name, http in sides.items():
+            figures[name].append(await run(http, requests))
+    return figures
 
 
 async def measure(
-    database_url: str,
-    floor_url: str,
+    urls: dict[str, str],
     *,
+    variants: tuple[Variant, ...],
     products: int,
     requests: int,
     concurrency: int,
     rounds: int,
     home: Path,
-) -> dict[str, object]:
-    dsn = database_url.replace("postgresql+asyncpg", "postgresql")
-    floor_dsn = floor_url.replace("postgresql+asyncpg", "postgresql")
-    upgrade(SERVICE.migrations, database_url)
-    upgrade(SERVICE.migrations, floor_url)
+) -> list[dict[str, object]]:
+    """``urls``: a database per side, the floor's under ``"floor"``, each variant's under its
+    name."""
+    for url in urls.values():
+        upgrade(SERVICE.migrations, url)
     issuer = TestIssuer()
     shelf = catalog(products)
     plans = plans_of(shelf)
@@ -569,92 +671,153 @@ async def measure(
     ]
     load = Load(order_bodies(plans), tokens)
     floor_config = {
-        "dsn": floor_dsn,
-        # One connection per client: none waits for one, as none waits in the API's pool
-        # (10 + 10 overflow) at the concurrencies used here.
+        "dsn": plain_dsn(urls["floor"]),
+        # One connection per client: none waits for one. The API's pool (10 + 10 overflow) may
+        # make some wait at 32 clients; that is part of what is measured.
         "pool_size": concurrency,
         "plans": [asdict(plan) for plan in plans],
         "events": prebuilt_events(),
     }
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    with issuer.serving_jwks() as jwks_url, floor_process(floor_config, home) as (floor, base):
-        # Both start while the projections fill: importing the app takes seconds of its own.
-        api, api_base = start_api(database_url, jwks_url, home)
+    apis: dict[str, tuple[ServiceProcess, str]] = {}
+    with (
+        issuer.serving_jwks() as jwks_url,
+        otlp_sink() as (collector, sink),
+        floor_process(floor_config, home) as (floor, base),
+    ):
+        stack = contextlib.AsyncExitStack()
         try:
-            await seed(database_url, shelf, buyers)
-            async with (
-                httpx.AsyncClient(base_url=api_base, limits=limits, timeout=60) as api_http,
-                httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as floor_http,
-            ):
+            # All start while the projections fill: importing the app takes seconds of its own.
+            for variant in variants:
+                apis[variant.name] = start_api(
+                    urls[variant.name], jwks_url, home, variant, otlp_endpoint=collector
+                )
+            for variant in variants:
+                await seed(urls[variant.name], shelf, buyers)
+            sides = {
+                "floor": await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base, limits=limits, timeout=60)
+                )
+            }
+            await wait_serving(
+                "floor",
+                lambda: floor.poll() is None,
+                sides["floor"],
+                "/",
+                lambda: tail(home / "floor.log"),
+            )
+            for name, (api, api_base) in apis.items():
+                http = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=api_base, limits=limits, timeout=60)
+                )
                 # /health/ready would want the broker too; that the process serves is enough.
                 await wait_serving(
-                    "orders API",
-                    lambda: api.running,
-                    api_http,
+                    f"orders API ({name})",
+                    lambda api=api: api.running,  # type: ignore[misc]
+                    http,
                     "/health/live",
-                    lambda: api.logs(tail=5_000),
+                    lambda api=api: api.logs(tail=5_000),  # type: ignore[misc]
                 )
-                await wait_serving(
-                    "floor",
-                    lambda: floor.poll() is None,
-                    floor_http,
-                    "/",
-                    lambda: tail(home / "floor.log"),
-                )
-                floors, measured = await compare(
-                    load,
-                    api=api_http,
-                    floor=floor_http,
-                    requests=requests,
-                    concurrency=concurrency,
-                    rounds=rounds,
-                )
+                sides[name] = http
+            figures = await compare(
+                load, sides, requests=requests, concurrency=concurrency, rounds=rounds
+            )
+            for variant in variants:  # each ran as it says: request metrics only where on
+                scraped = (await sides[variant.name].get("/metrics")).text
+                counted = 'route="/orders"' in scraped
+                assert counted == variant.http_metrics, f"{variant.name}: metrics {counted}"
         finally:
-            api.stop()
-    written, floor_written = await row_counts(dsn), await row_counts(floor_dsn)
-    assert written == floor_written, f"not the same rows: API {written}, floor {floor_written}"
-    floor_figures, measured_figures = median_figures(floors), median_figures(measured)
-    return {
-        "benchmark": "orders_place",
+            await stack.aclose()
+            for api, _ in apis.values():
+                api.stop()
+        exports = sink.received
+    floor_written = await row_counts(plain_dsn(urls["floor"]))
+    for variant in variants:
+        written = await row_counts(plain_dsn(urls[variant.name]))
+        assert written == floor_written, (
+            f"not the same rows: API ({variant.name}) {written}, floor {floor_written}"
+        )
+    medians = {name: median_figures(each) for name, each in figures.items()}
+    shape = {
         "products": products,
         "requests": requests,
         "concurrency": concurrency,
         "rounds": rounds,
-        "rows_per_order": round(sum(written.values()) / written["orders"], 2),
-        "floor": {
-            "name": "bare FastAPI + asyncpg, the same inserts in one transaction",
-            **floor_figures,
-        },
-        "measured": {"name": "POST /orders (1-3 lines, fresh Idempotency-Key)", **measured_figures},
-        "ratio": round(measured_figures["requests_per_s"] / floor_figures["requests_per_s"], 3),
     }
+    labels = {variant.name: variant.label for variant in variants}
+    results: list[dict[str, object]] = [
+        {
+            "benchmark": "orders_place",
+            **shape,
+            "rows_per_order": round(sum(floor_written.values()) / floor_written["orders"], 2),
+            "floor": {
+                "name": "bare FastAPI + asyncpg, the same inserts in one transaction",
+                **medians["floor"],
+            },
+            "measured": {"name": DEPLOYED.label, **medians[DEPLOYED.name]},
+            "ratio": _ratio(medians[DEPLOYED.name], medians["floor"]),
+        }
+    ]
+    if len(variants) > 1:
+        results.append(
+            {
+                "benchmark": "orders_place.instrumentation",
+                **shape,
+                "otlp_exports": exports,
+                "floor": {"name": labels["all_off"], **medians["all_off"]},
+                "measured": {"name": labels["exporting"], **medians["exporting"]},
+                "ratio": _ratio(medians["exporting"], medians["all_off"]),
+                "variants": {
+                    variant.name: {
+                        "name": variant.label,
+                        **medians[variant.name],
+                        "vs_all_off": _ratio(medians[variant.name], medians["all_off"]),
+                    }
+                    for variant in variants
+                },
+            }
+        )
+    return results
+
+
+def _ratio(measured: dict[str, float], floor: dict[str, float]) -> float:
+    return round(measured["requests_per_s"] / floor["requests_per_s"], 3)
+
+
+def plain_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg", "postgresql")
 
 
 async def main(
     *,
     requests: int,
-    concurrency: int = 16,
+    concurrency: int = CONCURRENCY,
     rounds: int = 3,
     products: int = 50,
+    instrumentation: bool = True,
     postgres_url: str | None = None,
-) -> dict[str, object]:
-    """One result in ``bench/run.py``'s shape plus latency figures."""
+) -> list[dict[str, object]]:
+    """``orders_place`` in ``bench/run.py``'s shape plus latency figures, and with
+    ``instrumentation`` ``orders_place.instrumentation`` too."""
     home = Path(tempfile.mkdtemp(prefix="vitrina-bench-"))
     postgres = None
     if postgres_url is None:
         postgres = EmbeddedPostgres(home / "pg", keep_data=False).start()
         postgres_url = postgres.url("postgres")
     suffix = uuid.uuid4().hex[:8]
-    database_url, floor_url = (
-        make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-        for name in (f"bench_orders_{suffix}", f"bench_orders_floor_{suffix}")
-    )
-    create_database(database_url)
-    create_database(floor_url)
+    variants = VARIANTS if instrumentation else (DEPLOYED,)
+    urls = {
+        name: make_url(postgres_url)
+        .set(database=f"bench_orders_{name}_{suffix}")
+        .render_as_string(hide_password=False)
+        for name in ("floor", *(variant.name for variant in variants))
+    }
     try:
+        for url in urls.values():
+            create_database(url)
         return await measure(
-            database_url,
-            floor_url,
+            urls,
+            variants=variants,
             products=products,
             requests=requests,
             concurrency=concurrency,
@@ -662,8 +825,9 @@ async def main(
             home=home,
         )
     finally:
-        drop_database(database_url)
-        drop_database(floor_url)
+        for url in urls.values():
+            with contextlib.suppress(Exception):
+                drop_database(url)
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(home, ignore_errors=True)
@@ -672,9 +836,15 @@ async def main(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2_000, help="per side and round")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--products", type=int, default=50)
+    parser.add_argument(
+        "--no-instrumentation",
+        dest="instrumentation",
+        action="store_false",
+        help="skip the API's runs with its instrumentation switched off and on",
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
@@ -687,6 +857,7 @@ if __name__ == "__main__":
             concurrency=args.concurrency,
             rounds=args.rounds,
             products=args.products,
+            instrumentation=args.instrumentation,
             postgres_url=args.postgres_url,
         )
     )

@@ -19,6 +19,7 @@ from pathlib import Path
 import billing_close
 import catalog_browse
 import consumer
+import order_to_invoice
 import orders_place
 import outbox_relay
 
@@ -29,7 +30,7 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
     rounds = 1 if quick else 3
     return [
         await outbox_relay.main(messages=5_000 if quick else 20_000, rounds=rounds),
-        await consumer.main(messages=1_000 if quick else 5_000, rounds=rounds),
+        *await consumer.main(messages=300 if quick else 5_000, rounds=rounds),
         *await catalog_browse.main(
             products=1_000 if quick else 10_000,
             requests=20 if quick else 1_000,
@@ -37,9 +38,9 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
             rounds=rounds,
             postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
         ),
-        await orders_place.main(
+        *await orders_place.main(
             requests=20 if quick else 2_000,
-            concurrency=4 if quick else 16,
+            concurrency=4 if quick else orders_place.CONCURRENCY,
             rounds=rounds,
             postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
         ),
@@ -48,12 +49,15 @@ async def run_all(quick: bool) -> list[dict[str, object]]:
             rounds=rounds,
             postgres_url=os.environ.get("VITRINA_BENCH_POSTGRES_URL"),
         ),
+        await order_to_invoice.main(
+            rate=100, seconds=1 if quick else 30, rounds=rounds, timeout=120 if quick else 300
+        ),
     ]
 
 
 def markdown(results: list[dict[str, object]]) -> str:
     """Throughput benchmarks (msg/s) in one table, latency ones (req/s, p50/p99) in another,
-    batch runs (subscriptions/s) in a third."""
+    batch runs (subscriptions/s) in a third, end-to-end latency at a fixed rate in a fourth."""
     throughput = [r for r in results if "msgs_per_s" in _side(r, "floor")]
     latency = [r for r in results if "requests_per_s" in _side(r, "floor")]
     lines: list[str] = []
@@ -101,6 +105,23 @@ def markdown(results: list[dict[str, object]]) -> str:
             f"{result['customers']} customers, median of {result['rounds']}) "
             f"| {floor['name']} | {floor['subscriptions_per_s']} | {measured['name']} "
             f"| {measured['subscriptions_per_s']} | {measured['seconds']} | {result['ratio']} |"
+        )
+    timed = [r for r in results if "arrived_per_s" in _side(r, "floor")]
+    if timed:
+        lines += [
+            *([""] if lines else []),
+            "| benchmark | floor | floor p50 / p99 ms | measured | measured p50 / p99 ms "
+            "| measured arrived/s | ratio p50 / p99 |",
+            "|---|---|---:|---|---:|---:|---:|",
+        ]
+    for result in timed:
+        floor, measured = _side(result, "floor"), _side(result, "measured")
+        lines.append(
+            f"| {result['benchmark']} ({result['rate_per_s']}/s open loop for "
+            f"{result['seconds']} s, median of {result['rounds']}) | {floor['name']} "
+            f"| {floor['p50_ms']} / {floor['p99_ms']} | {measured['name']} "
+            f"| {measured['p50_ms']} / {measured['p99_ms']} | {measured['arrived_per_s']} "
+            f"| {result['ratio']} / {result['ratio_p99']} |"
         )
     return "\n".join(lines) + "\n"
 
