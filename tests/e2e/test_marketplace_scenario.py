@@ -16,7 +16,7 @@ verifies Vitrina's webhook signatures. The story, told in the order it happens:
 
 Time. Orders, billing and integrations read the real clock and let no one start a subscription
 in the past, while billing closes only months that are over. So the services live in April 2026
-and the test moves their calendar (``shifted_clock/sitecustomize.py``: the wall clock of the
+and the test moves their calendar (``vitrina_kit.local.clock``: the wall clock of the
 service processes follows a file; nothing in the services is changed or bypassed).
 
 Every amount is computed here again from the plan's price, the days and the VAT rate; every
@@ -63,13 +63,13 @@ from identity.testing import (
 from vitrina_contracts.layout import event_schema_path
 from vitrina_kit import kafka
 from vitrina_kit.local import free_port
+from vitrina_kit.local.clock import process_env
 from vitrina_kit.testing import ServiceProcess, migrated_database, read_topic, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
 ROOT = Path(__file__).parents[2]
 CONTRACTS = ROOT / "contracts"
-CLOCK_DIR = Path(__file__).parent / "shifted_clock"
 
 T = TypeVar("T")
 KOPECK = Decimal("0.01")
@@ -148,7 +148,7 @@ def at(day: date, hour: int = 10) -> datetime:
 
 
 class MarketplaceClock:
-    """The wall clock every service process reads (see ``shifted_clock/sitecustomize.py``)."""
+    """The wall clock every service process reads (see ``vitrina_kit.local.clock``)."""
 
     def __init__(self, path: Path, start: datetime) -> None:
         self.path = path
@@ -277,8 +277,7 @@ def start_marketplace(
         "VITRINA_AUTH_ISSUER": identity_url,
         "VITRINA_AUTH_JWKS_URL": f"{identity_url}/.well-known/jwks.json",
         # The marketplace's clock.
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(CLOCK_DIR), os.environ.get("PYTHONPATH")])),
-        "VITRINA_E2E_CLOCK_FILE": str(clock.path),
+        **process_env(clock.path),
     }
     tuned = {
         "identity": {

@@ -124,6 +124,14 @@ def dev(
             help="Do not start the EDO, 1C and partner simulators (nor connect them).",
         ),
     ] = False,
+    demo_clock: Annotated[
+        bool,
+        typer.Option(
+            "--demo-clock",
+            help="Run the services and simulators on a clock of their own, moved forward with "
+            "`vitrina time set` / `forward` (to reach a month-end in a demo).",
+        ),
+    ] = False,
 ) -> None:
     """Start the whole marketplace locally and keep it running until Ctrl-C.
 
@@ -135,6 +143,10 @@ def dev(
     KAFKA_BOOTSTRAP_SERVERS is set, and an embedded PostgreSQL (data kept in
     DATA_DIR/postgres) unless VITRINA_DATABASE_URL names a server (each service gets its
     own database `vitrina_<service>` there).
+
+    With --demo-clock every service and simulator reads its wall clock from DATA_DIR/demo-clock:
+    the real time at first, kept across restarts (--fresh resets it), moved forward by
+    `vitrina time set 2026-11-30T12:00` or `vitrina time forward 3d` (`vitrina time show`).
     """
     started = time.monotonic()
     # Imported here: the stack brings SQLAlchemy, Alembic and Kafka clients, which every other
@@ -149,6 +161,7 @@ def dev(
         base_port=base_port,
         fresh=fresh,
         simulators=not no_simulators,
+        demo_clock=demo_clock,
     )
     stack = Stack(config, report=_step)
     console.print(f"[bold]Vitrina[/] — starting the marketplace from {root}")
@@ -501,6 +514,7 @@ def _show(stack: Stack, started: float) -> None:
         database = "from VITRINA_DATABASE_URL, one database vitrina_<service> per service"
     console.print(f"PostgreSQL  {escape(stack.database_location)}  [dim]({database})[/]")
     console.print(f"logs        {stack.config.logs_dir}/<service>.log")
+    _show_clock(stack)
     console.print(f"demo data   {stack.config.data_dir / 'seed.json'}")
     console.print(
         f"operator    client {DEV_OPERATOR_CLIENT_ID} / {DEV_OPERATOR_CLIENT_SECRET}  [dim](get "
@@ -516,6 +530,23 @@ def _show(stack: Stack, started: float) -> None:
     console.print(
         f"\n[green bold]{READY_MESSAGE}[/] in {time.monotonic() - started:.1f} s — "
         "press Ctrl-C to stop everything."
+    )
+
+
+def _show_clock(stack: Stack) -> None:
+    clock = stack.config.clock
+    if clock is None:
+        return
+    from vitrina_cli.demo_clock import describe_offset
+
+    now = clock.now()
+    if stack.clock_kept:
+        since = f"kept from the last run, {describe_offset(clock.offset())}"
+    else:
+        since = "from the real time"
+    console.print(
+        f"[yellow]clock[/]       {now.astimezone():%Y-%m-%d %H:%M %z}  [dim](demo clock, {since}; "
+        "`vitrina time set <when>` or `vitrina time forward 3d` moves it)[/]"
     )
 
 

@@ -1,11 +1,13 @@
 """The operator's views of every service: the outbox backlog, dead letters (listed and
-replayed), and moving the subscriptions' calendar for a demo.
+replayed), and moving the calendar for a demo: orders' subscriptions on any stack, or the whole
+local stack's clock when it runs with ``vitrina dev --demo-clock``.
 
     vitrina outbox
     vitrina dead-letters list [--service billing]
     vitrina dead-letters replay --service billing identity.organizations/2/0 [--yes]
     vitrina dead-letters replay --service billing --all
     vitrina time advance --to 2026-03-01T00:00+03:00
+    vitrina time set 2026-11-30T12:00 | forward 3d | show
 
 A dead letter is named ``<original topic>/<partition>/<offset>``: the topic it failed on, and
 its place in ``<topic>.dlq``, as the listing shows it.
@@ -17,7 +19,8 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -50,6 +53,13 @@ from vitrina_cli.operator import (
     out,
     progress,
 )
+from vitrina_cli.workspace import repo_root
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from vitrina_cli.demo_clock import StackClock
+    from vitrina_kit.local.clock import DemoClock
 
 dead_letters_app = typer.Typer(
     name="dead-letters",
@@ -59,7 +69,8 @@ dead_letters_app = typer.Typer(
 )
 time_app = typer.Typer(
     name="time",
-    help="Move the marketplace's calendar forward, for demos and tests.",
+    help="Move the marketplace's calendar forward, for demos and tests: the local stack's demo "
+    "clock (`vitrina dev --demo-clock`; set, forward, show), or orders' subscriptions (advance).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
 )
@@ -340,21 +351,149 @@ def advance(
 ) -> None:
     """Apply in orders what is due by `--to`: scheduled cancellations and changes, trial ends,
     grace periods run out. A time in the future moves the subscriptions' calendar forward
-    (for demos); billing runs are separate (`vitrina billing run`)."""
+    (for demos); billing runs are separate (`vitrina billing run`). Only orders moves: on a
+    stack started with `vitrina dev --demo-clock`, `vitrina time set` / `forward` move every
+    service's clock, and do this too."""
+    from vitrina_cli.demo_clock import parse_instant
+
     try:
-        moment = dt.datetime.fromisoformat(to)
+        moment = parse_instant(to)  # without a zone: the operator's own, as they would mean it
     except ValueError:
         fail(f"--to {to!r} is not an ISO date or date and time (e.g. 2026-03-01T09:00+03:00)")
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # the operator's own clock, as they would mean it
     with operator_session(identity_url, operator_client_id, operator_client_secret) as operator:
-        applied = operator.post(
-            "orders", orders_url, "/ops/subscriptions/advance", to=moment.isoformat()
-        )
+        advance_orders(operator, orders_url, moment)
+
+
+def advance_orders(operator: Operator, orders_url: str, moment: dt.datetime) -> None:
+    """Have orders apply what is due by ``moment``, and say what it did."""
+    applied = operator.post(
+        "orders", orders_url, "/ops/subscriptions/advance", to=moment.isoformat()
+    )
     out.print(
         f"[green]✓[/] orders advanced to {applied['to']}: {applied['advanced']} subscription(s) "
         f"changed, {applied['dunned']} overdue invoice(s) acted on"
     )
+
+
+# -- vitrina time set / forward / show: the local stack's demo clock ------------------------
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(help="The data directory of the `vitrina dev` to move [default: .vitrina]"),
+]
+
+
+@time_app.command("set")
+def set_clock(
+    when: Annotated[
+        str,
+        typer.Argument(
+            help="ISO date or date and time, e.g. 2026-11-30T12:00 (without a zone: this "
+            "machine's; a date alone: its midnight)."
+        ),
+    ],
+    data_dir: DataDir = None,
+    operator_client_id: ClientId = DEFAULT_OPERATOR_CLIENT_ID,
+    operator_client_secret: ClientSecret = DEFAULT_OPERATOR_CLIENT_SECRET,
+) -> None:
+    """Move the local stack's clock (`vitrina dev --demo-clock`) forward to WHEN: every service
+    and simulator lives at that time from now on, and orders applies what came due by then."""
+    from vitrina_cli.demo_clock import parse_instant
+
+    try:
+        moment = parse_instant(when)
+    except ValueError:
+        fail(f"{when!r} is not an ISO date or date and time (e.g. 2026-11-30T12:00)")
+    _move_clock(data_dir, lambda now: moment, operator_client_id, operator_client_secret)
+
+
+@time_app.command("forward")
+def forward_clock(
+    duration: Annotated[
+        str, typer.Argument(help="How far: 3d, 12h, 1d12h, 2w, 90m (weeks, days, hours, …).")
+    ],
+    data_dir: DataDir = None,
+    operator_client_id: ClientId = DEFAULT_OPERATOR_CLIENT_ID,
+    operator_client_secret: ClientSecret = DEFAULT_OPERATOR_CLIENT_SECRET,
+) -> None:
+    """Move the local stack's clock (`vitrina dev --demo-clock`) forward by DURATION, as
+    `vitrina time set` does."""
+    from vitrina_cli.demo_clock import parse_duration
+
+    try:
+        delta = parse_duration(duration)
+    except ValueError as error:
+        fail(str(error))
+    _move_clock(data_dir, lambda now: now + delta, operator_client_id, operator_client_secret)
+
+
+@time_app.command("show")
+def show_clock(data_dir: DataDir = None) -> None:
+    """The local stack's time (`vitrina dev --demo-clock`), and how far it is from the real
+    one."""
+    from vitrina_cli.demo_clock import describe_offset
+
+    clock = _stack_clock(data_dir).clock
+    now = _read(clock)
+    out.print(
+        f"{now.astimezone():%Y-%m-%d %H:%M:%S %z}  "
+        f"[dim](the stack's demo clock, {describe_offset(now - dt.datetime.now(dt.UTC))})[/]"
+    )
+
+
+def _move_clock(
+    data_dir: Path | None,
+    target: Callable[[dt.datetime], dt.datetime],
+    operator_client_id: str,
+    operator_client_secret: str,
+) -> None:
+    from vitrina_cli.demo_clock import describe_offset, wait_until_followed
+
+    stack = _stack_clock(data_dir)
+    clock = stack.clock
+    now = _read(clock)
+    moment = target(now)
+    if moment <= now:
+        fail(
+            f"the stack's clock is at {now.astimezone():%Y-%m-%d %H:%M:%S %z} already and moves "
+            "only forward: the services date what they make by it (to start over: "
+            "`vitrina dev --demo-clock --fresh`, which empties the databases)"
+        )
+    clock.set(moment)
+    lagging = wait_until_followed(clock, stack.followers)
+    if lagging:
+        for name, why in list(lagging.items())[:-1]:
+            err.print(f"[red]✗ {escape(name)} {escape(why)}[/]")
+        name, why = list(lagging.items())[-1]
+        fail(f"{name} {why}: is it still running? (see its log)")
+    out.print(
+        f"[green]✓[/] the stack's clock is at {moment.astimezone():%Y-%m-%d %H:%M:%S %z} "
+        f"[dim]({describe_offset(moment - dt.datetime.now(dt.UTC))}; "
+        f"{len(stack.followers)} processes follow it)[/]"
+    )
+    with operator_session(
+        stack.identity_url, operator_client_id, operator_client_secret
+    ) as operator:
+        advance_orders(operator, stack.orders_url, moment)
+    out.print(
+        "[dim]Tokens issued before the move have expired by the stack's clock: get new ones.[/]"
+    )
+
+
+def _stack_clock(data_dir: Path | None) -> StackClock:
+    from vitrina_cli.demo_clock import NoDemoClock, running_clock
+
+    try:
+        return running_clock(data_dir or repo_root() / ".vitrina")
+    except NoDemoClock as error:
+        fail(str(error))
+
+
+def _read(clock: DemoClock) -> dt.datetime:
+    try:
+        return clock.now()
+    except (OSError, ValueError) as error:
+        fail(f"cannot read the stack's clock {clock.path}: {error}")
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ service as a child process, and the simulators of the external systems (EDO oper
 partner's provisioning endpoint) as child processes on the ports after the services'.
 
 Infrastructure comes from the kit's embedded broker and PostgreSQL unless real ones are named by
-``KAFKA_BOOTSTRAP_SERVERS`` and ``VITRINA_DATABASE_URL``.
+``KAFKA_BOOTSTRAP_SERVERS`` and ``VITRINA_DATABASE_URL``. With ``demo_clock``, every service and
+simulator follows the demo clock (``vitrina_kit.local.clock``) kept in the data directory.
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ from typing import IO
 import httpx
 from sqlalchemy.engine import make_url
 
+from vitrina_cli.demo_clock import StackClock
 from vitrina_cli.simulators import Simulator, local_simulators
 from vitrina_cli.supervisor import Supervisor
-from vitrina_cli.workspace import BOOTSTRAP_SERVERS_FILE, SERVICES
+from vitrina_cli.workspace import (
+    BOOTSTRAP_SERVERS_FILE,
+    DEMO_CLOCK_FILE,
+    DEMO_CLOCK_STACK_FILE,
+    LOCK_FILE,
+    SERVICES,
+)
 from vitrina_kit.kafka import ensure_topics
 from vitrina_kit.local import EmbeddedBroker, EmbeddedPostgres, create_database, drop_database
+from vitrina_kit.local.clock import DemoClock, process_env, time_machine_available
 from vitrina_kit.migrations import upgrade
 
 StepReporter = Callable[[str], AbstractContextManager[None]]
@@ -59,6 +68,8 @@ class StackConfig:
     """A real PostgreSQL server to use instead of the embedded one (any database on it)."""
     simulators: bool = True
     """Whether the EDO, 1C and partner simulators may be started (``Stack.start_simulators``)."""
+    demo_clock: bool = False
+    """Whether the services and simulators live on the demo clock (``vitrina time set``)."""
 
     @classmethod
     def from_env(
@@ -69,6 +80,7 @@ class StackConfig:
         base_port: int = 8001,
         fresh: bool = False,
         simulators: bool = True,
+        demo_clock: bool = False,
     ) -> StackConfig:
         """Embedded infrastructure unless ``KAFKA_BOOTSTRAP_SERVERS`` / ``VITRINA_DATABASE_URL``
         name real servers."""
@@ -78,6 +90,7 @@ class StackConfig:
             base_port=base_port,
             fresh=fresh,
             simulators=simulators,
+            demo_clock=demo_clock,
             kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             database_url=os.environ.get("VITRINA_DATABASE_URL") or None,
         )
@@ -85,6 +98,11 @@ class StackConfig:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def clock(self) -> DemoClock | None:
+        """The demo clock the processes follow, if they do."""
+        return DemoClock(self.data_dir / DEMO_CLOCK_FILE) if self.demo_clock else None
 
 
 @dataclass(frozen=True)
@@ -121,10 +139,13 @@ class Stack:
     simulators: list[Simulator] = field(default_factory=list)
     """The simulators started (:meth:`start_simulators`)."""
     created_databases: list[str] = field(default_factory=list)
+    clock_kept: bool = False
+    """The demo clock went on from where the last run left it (rather than the real time)."""
     _broker: EmbeddedBroker | None = None
     _postgres: EmbeddedPostgres | None = None
     _bootstrap_servers: str | None = None
     _lock: IO[str] | None = None
+    _clock_told: bool = False
 
     # -- what it runs on ------------------------------------------------------------------
 
@@ -169,6 +190,7 @@ class Stack:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         self._check_ports()
+        self._set_up_clock()
         with self.report("Starting the embedded broker" if self.broker_embedded else "Broker"):
             self._start_broker()
         with self.report("Starting PostgreSQL" if self.postgres_embedded else "PostgreSQL"):
@@ -180,6 +202,7 @@ class Stack:
         with self.report("Starting services"):
             self._start_services()
             self._wait_until_ready()
+        self._tell_clock()
 
     def start_simulators(self, names: set[str] | None = None) -> None:
         """Start the simulators named (all by default) and wait until each answers.
@@ -192,17 +215,20 @@ class Stack:
             self.supervisor.spawn(
                 simulator.name,
                 simulator.argv,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self._with_clock({**os.environ, "PYTHONUNBUFFERED": "1"}),
                 log_path=self._log_path(simulator.name),
                 cwd=self.config.root,
             )
             self.simulators.append(simulator)
         self._wait_for({s.name: s.ready_url for s in chosen})
+        self._tell_clock()
 
     def stop(self, *, hurry: threading.Event | None = None) -> None:
         """Services first (they finish in-flight work against a live broker and database),
         then the broker, then PostgreSQL."""
         self.supervisor.stop(hurry=hurry)
+        if self._clock_told:
+            self._clock_stack_file.unlink(missing_ok=True)
         if self._bootstrap_servers is not None:
             self._broker_file.unlink(missing_ok=True)
         if self._broker is not None:
@@ -218,7 +244,7 @@ class Stack:
     # -- the steps ------------------------------------------------------------------------
 
     def _take_lock(self) -> None:
-        lock = open(self.config.data_dir / ".lock", "w")  # noqa: SIM115 - held until stop()
+        lock = open(self.config.data_dir / LOCK_FILE, "w")  # noqa: SIM115 - held until stop()
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -241,6 +267,45 @@ class Stack:
                     f"port {port} (for {name}) is in use — is another `vitrina dev` running? "
                     "Stop it, or choose other ports with --base-port"
                 )
+
+    def _set_up_clock(self) -> None:
+        clock = self.config.clock
+        if clock is None:
+            return
+        if not time_machine_available():
+            raise StackError(
+                "--demo-clock needs time-machine, a development dependency: "
+                "pip install -r requirements-dev.txt (./vitrina installs it)"
+            )
+        # Kept across runs: the databases remember the demo's calendar, and a clock that went
+        # back on a restart would find invoices from its future.
+        self.clock_kept = not self.config.fresh and _readable(clock)
+        if not self.clock_kept:
+            clock.reset()
+
+    def _tell_clock(self) -> None:
+        """Write down who follows the demo clock, for ``vitrina time`` (rewritten as simulators
+        join)."""
+        clock = self.config.clock
+        if clock is None:
+            return
+        followers = {endpoint.name: f"{endpoint.url}/health/live" for endpoint in self.services}
+        followers.update({simulator.name: simulator.ready_url for simulator in self.simulators})
+        StackClock(
+            clock_file=clock.path,
+            identity_url=self.identity_url,
+            orders_url=self.service("orders").url,
+            followers=followers,
+        ).save(self._clock_stack_file)
+        self._clock_told = True
+
+    @property
+    def _clock_stack_file(self) -> Path:
+        return self.config.data_dir / DEMO_CLOCK_STACK_FILE
+
+    def _with_clock(self, env: dict[str, str]) -> dict[str, str]:
+        clock = self.config.clock
+        return env if clock is None else {**env, **process_env(clock.path, env)}
 
     def _start_broker(self) -> None:
         if self.config.kafka_bootstrap_servers is not None:
@@ -368,7 +433,7 @@ class Stack:
             tuning[prefix + "KAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         for name, value in tuning.items():
             env.setdefault(name, value)  # the user's own setting wins
-        return env
+        return self._with_clock(env)
 
     def _log_path(self, service: str) -> Path:
         return self.config.logs_dir / f"{service}.log"
@@ -379,6 +444,14 @@ def database_url(server_url: str, service: str) -> str:
     names, with the asyncpg driver the services use."""
     url = make_url(server_url).set(drivername="postgresql+asyncpg", database=f"vitrina_{service}")
     return url.render_as_string(hide_password=False)
+
+
+def _readable(clock: DemoClock) -> bool:
+    try:
+        clock.now()
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _port_free(host: str, port: int) -> bool:

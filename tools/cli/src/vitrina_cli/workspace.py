@@ -12,6 +12,17 @@ BOOTSTRAP_SERVERS_FILE = "bootstrap-servers"
 """In ``vitrina dev``'s data directory while it runs: its broker's address, for ``vitrina lag``
 (the embedded broker listens on a port picked at start)."""
 
+LOCK_FILE = ".lock"
+"""In ``vitrina dev``'s data directory: locked (``flock``) while a stack runs on it."""
+
+DEMO_CLOCK_FILE = "demo-clock"
+"""In the data directory: the clock of ``vitrina dev --demo-clock`` (``vitrina_kit.local.clock``).
+Kept across runs, so the demo's calendar does not go back on a restart (``--fresh`` resets it)."""
+
+DEMO_CLOCK_STACK_FILE = "demo-clock.stack.json"
+"""In the data directory while a stack runs with the demo clock: the clock's file and the
+processes that follow it, for ``vitrina time set``, ``forward`` and ``show``."""
+
 
 def repo_root() -> Path:
     """The repository this command works on.
