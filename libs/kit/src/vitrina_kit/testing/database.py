@@ -34,3 +34,20 @@ async def execute(database_url: str, sql: str, **params: Any) -> int:
             return (await connection.execute(text(sql), params)).rowcount
     finally:
         await engine.dispose()
+
+
+async def terminate_connections(database_url: str) -> int:
+    """``pg_terminate_backend`` every other session on the database ``database_url`` names
+    (what a failover or a DBA's kill does to a service); how many were terminated."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            terminated = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return sum(1 for (done,) in terminated if done)
+    finally:
+        await engine.dispose()

@@ -48,6 +48,47 @@ async def read_topic(
         await consumer.stop()
 
 
+async def read_topics(
+    bootstrap_servers: str, topics: Sequence[str], *, quiet: float = 1.0, timeout: float = 20.0
+) -> dict[str, list[ConsumerRecord[bytes, bytes]]]:
+    """Everything in ``topics`` (each in its partitions' order): read from the beginning until
+    no record came for ``quiet`` seconds. Topics that do not exist read as empty.
+
+    For "nothing else is there" checks (a dead-letter topic holds exactly these): no consumer
+    group, and no ``end_offsets``, which the embedded broker gets wrong.
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        assigned = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            if topic in existing
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        found: dict[str, list[ConsumerRecord[bytes, bytes]]] = {topic: [] for topic in topics}
+        if not assigned:
+            return found
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        deadline = time.monotonic() + timeout
+        last_news = time.monotonic()
+        while time.monotonic() - last_news < quiet and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=100)
+            for tp, records in batch.items():
+                found[tp.topic].extend(records)
+                last_news = time.monotonic()
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def send_raw(
     bootstrap_servers: str,
     topic: str,

@@ -4,7 +4,8 @@
   one for the session;
 - ``make_database``: a fresh, uniquely named database on it, dropped after the test;
 - ``kafka_bootstrap``: a fresh embedded broker per test (topics and groups never leak between
-  tests), or ``VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS`` if set;
+  tests), or ``VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS`` if set; ``kafka_broker``: that embedded
+  broker itself (None for a configured one), for tests that stop and restart it;
 - ``start_service``: services as real processes, killed after the test;
 - the ``docker`` marker: skipped, with the reason, where no Docker engine answers.
 """
@@ -80,14 +81,22 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture
-def kafka_bootstrap(tmp_path: Path) -> Iterator[str]:
-    """Bootstrap servers of a broker no other test has touched."""
-    configured = os.environ.get("VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
-        yield configured
+def kafka_broker(tmp_path: Path) -> Iterator[EmbeddedBroker | None]:
+    """The test's own embedded broker, to stop and start again on its port (a fault test);
+    None where ``VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS`` names a broker the test does not own."""
+    if os.environ.get("VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS"):
+        yield None
         return
     with EmbeddedBroker(log_file=tmp_path / "broker.log") as broker:
-        yield broker.bootstrap_servers
+        yield broker
+
+
+@pytest.fixture
+def kafka_bootstrap(kafka_broker: EmbeddedBroker | None) -> str:
+    """Bootstrap servers of a broker no other test has touched."""
+    if kafka_broker is None:
+        return os.environ["VITRINA_TEST_KAFKA_BOOTSTRAP_SERVERS"]
+    return kafka_broker.bootstrap_servers
 
 
 @pytest.fixture(scope="session")
