@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,7 +15,7 @@ from vitrina_contracts.envelope import CloudEvent
 from vitrina_contracts.events.catalog import ProductPublished
 from vitrina_kit import kafka
 from vitrina_kit.db import transaction
-from vitrina_kit.outbox import OutboxMessage, OutboxRelay, add_event, backlog
+from vitrina_kit.outbox import OutboxMessage, OutboxRelay, RelayStalled, add_event, backlog
 from vitrina_kit.testing import read_topic
 
 TOPIC = ProductPublished.topic
@@ -180,3 +181,62 @@ async def test_a_row_that_keeps_failing_is_parked_and_shows_in_the_backlog(
     assert parked[0].attempts == 2
     assert parked[0].last_error
     assert published == 1
+
+
+class SilentBroker:
+    """A producer whose sends the broker never acknowledges (what a client wedged by a broker
+    restart looks like from the relay), or refuses with a retriable error."""
+
+    def __init__(self, refusal: Exception | None = None) -> None:
+        self.refusal = refusal
+        self.sends = 0
+
+    async def send(self, *_args: object, **_kwargs: object) -> asyncio.Future[object]:
+        self.sends += 1
+        if self.refusal is not None:
+            raise self.refusal
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_sends_the_broker_never_acknowledges_leave_the_rows_pending_and_end_the_relay(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await write_events(sessions, [(uuid.uuid4(), 1) for _ in range(3)])
+    broker = SilentBroker()
+    relay = OutboxRelay(
+        sessions,
+        broker,  # type: ignore[arg-type]
+        publish_timeout=0.2,
+        max_stalled_passes=2,
+        poll_interval=0.01,
+    )
+
+    with pytest.raises(RelayStalled):
+        await asyncio.wait_for(relay.run(asyncio.Event()), timeout=10)
+
+    assert broker.sends >= 2
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert [(row.published_at, row.parked_at, row.attempts) for row in rows] == [
+        (None, None, 0)
+    ] * 3  # nothing published, nothing parked, no attempt counted against a row
+
+
+async def test_a_broker_that_is_away_parks_nothing(
+    sessions: async_sessionmaker[AsyncSession], producer, kafka_bootstrap: str
+) -> None:
+    await write_events(sessions, [(uuid.uuid4(), 1)])
+    away = OutboxRelay(
+        sessions,
+        SilentBroker(KafkaConnectionError("broker restarting")),  # type: ignore[arg-type]
+        max_attempts=2,
+    )
+    for _ in range(5):
+        assert await away.publish_pending() == 0
+
+    async with sessions() as session:
+        state = await backlog(session)
+    assert (state.pending, state.parked) == (1, 0)
+
+    assert await OutboxRelay(sessions, producer).publish_pending() == 1  # the broker is back
+    assert len(await read_topic(kafka_bootstrap, TOPIC, expected=1)) == 1

@@ -20,6 +20,7 @@ from functools import partial
 from typing import cast
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Text,
     any_,
     func,
+    insert,
     literal,
     select,
     text,
@@ -87,6 +89,7 @@ class OutboxMessage(KitBase):
 
 # The table itself, for the relay's Core statements (no ORM bookkeeping on its hot path).
 _outbox = cast(Table, OutboxMessage.__table__)
+_INSERT_MESSAGES = insert(_outbox)
 
 
 def lane_of(key: str) -> int:
@@ -97,6 +100,16 @@ def lane_of(key: str) -> int:
 def source_of(event: Event) -> str:
     """The CloudEvents ``source``: the service that owns the event's topic."""
     return "/vitrina/" + event.topic.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event for :func:`add_events`, with what :func:`add_event` takes alongside it."""
+
+    event: Event
+    subject: str
+    aggregate_version: int
+    tenant_id: str | None = None
 
 
 async def add_event(
@@ -112,36 +125,54 @@ async def add_event(
     The subject (the aggregate id) is the Kafka key, so one aggregate's events stay in order.
     Correlation and causation ids come from the unit of work in progress.
     """
-    envelope = build_envelope(
-        event,
-        source=source_of(event),
-        subject=subject,
-        aggregate_version=aggregate_version,
-        tenant_id=tenant_id,
-        correlation_id=context.correlation_id.get(),
-        causation_id=context.causation_id.get(),
-        # The span writing the row is the parent of the relay's send and the consumers' process.
-        traceparent=tracing.current_traceparent(),
-    )
-    headers = [
-        ["content-type", CLOUDEVENTS_CONTENT_TYPE],
-        ["ce_id", str(envelope.id)],
-        ["ce_type", envelope.type],
-    ]
-    if envelope.traceparent:
-        headers.append(["traceparent", envelope.traceparent])
-    session.add(
-        OutboxMessage(
-            event_id=str(envelope.id),
-            event_type=envelope.type,
-            topic=event.topic,
-            message_key=subject,
-            lane=lane_of(subject),
-            headers=headers,
-            payload=envelope.to_json_bytes(),
-        )
-    )
+    [envelope] = await add_events(session, [Outgoing(event, subject, aggregate_version, tenant_id)])
     return envelope
+
+
+async def add_events(session: AsyncSession, outgoing: Sequence[Outgoing]) -> list[CloudEvent]:
+    """:func:`add_event` for several events at once: written in order, in one statement.
+
+    A plain INSERT, executed now: nothing needs the rows as ORM objects, and many of them go
+    to the database in one round trip.
+    """
+    envelopes: list[CloudEvent] = []
+    rows: list[dict[str, object]] = []
+    for item in outgoing:
+        event = item.event
+        envelope = build_envelope(
+            event,
+            source=source_of(event),
+            subject=item.subject,
+            aggregate_version=item.aggregate_version,
+            tenant_id=item.tenant_id,
+            correlation_id=context.correlation_id.get(),
+            causation_id=context.causation_id.get(),
+            # The span writing the row is the parent of the relay's send and the consumers'
+            # process.
+            traceparent=tracing.current_traceparent(),
+        )
+        headers = [
+            ["content-type", CLOUDEVENTS_CONTENT_TYPE],
+            ["ce_id", str(envelope.id)],
+            ["ce_type", envelope.type],
+        ]
+        if envelope.traceparent:
+            headers.append(["traceparent", envelope.traceparent])
+        rows.append(
+            {
+                "event_id": str(envelope.id),
+                "event_type": envelope.type,
+                "topic": event.topic,
+                "message_key": item.subject,
+                "lane": lane_of(item.subject),
+                "headers": headers,
+                "payload": envelope.to_json_bytes(),
+            }
+        )
+        envelopes.append(envelope)
+    if rows:
+        await session.execute(_INSERT_MESSAGES, rows)
+    return envelopes
 
 
 @dataclass(frozen=True)
@@ -195,12 +226,47 @@ async def parked_count(session: AsyncSession) -> int:
     )
 
 
+def _outcome(delivery: asyncio.Future[object]) -> object:
+    """A send's result, its error, or a TimeoutError if the broker has not answered yet (a send
+    answered later is harmless: the row is sent again and consumers drop the copy)."""
+    if not delivery.done():
+        return TimeoutError("the broker did not acknowledge the send in time")
+    if delivery.cancelled():
+        return asyncio.CancelledError()
+    return delivery.exception() or delivery.result()
+
+
+def _ignore_outcome(delivery: asyncio.Future[object]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()  # retrieved, so asyncio does not log it as never retrieved
+
+
+class RelayStalled(RuntimeError):
+    """The broker left the relay's sends unanswered pass after pass.
+
+    Raised out of :meth:`OutboxRelay.run` so the process ends and its supervisor starts it again
+    with a new producer: a client wedged by a broker restart is not worth nursing in place.
+    """
+
+
+def _broker_away(error: BaseException) -> bool:
+    """Whether a failed send says nothing about the row itself: the broker is unreachable,
+    restarting or electing a leader (Kafka's retriable errors, and no answer in time). Such
+    failures are retried without counting toward parking the row."""
+    return isinstance(error, KafkaTimeoutError | TimeoutError) or bool(
+        getattr(error, "retriable", False)
+    )
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to Kafka, lane by lane, and marks them published.
 
     Safe to run as several replicas: a lane is worked by whoever holds its advisory lock, and
     ``FOR UPDATE SKIP LOCKED`` keeps replicas off rows another transaction is publishing.
-    A row that keeps failing is parked after ``max_attempts`` and shows in :func:`backlog`.
+    A row that keeps failing for a reason of its own (too large, say) is parked after
+    ``max_attempts`` and shows in :func:`backlog`; a broker that is away parks nothing. Sends not
+    acknowledged within ``publish_timeout`` leave their rows pending, and ``max_stalled_passes``
+    such passes in a row end :meth:`run` with :class:`RelayStalled`.
     """
 
     def __init__(
@@ -215,6 +281,8 @@ class OutboxRelay:
         service: str = "unknown",
         metrics_refresh_seconds: float = 5.0,
         service_tracing: tracing.ServiceTracing | None = None,
+        publish_timeout: float = 30.0,
+        max_stalled_passes: int = 3,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
@@ -228,10 +296,16 @@ class OutboxRelay:
         self._measurements = 0
         # Send spans only where they are recorded: nothing downstream needs their context.
         self._tracing = service_tracing
+        self._publish_timeout = publish_timeout
+        self._max_stalled_passes = max_stalled_passes
+        self._stalled_passes = 0
+        self._failed = False  # whether a lane of the current pass stopped at a failed send
+        self._stalled = False  # whether a lane of the current pass ran out of time
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; sleeps only while there is nothing to publish."""
         logger.info("outbox relay started")
+        backoff = min(5.0, self._poll_interval * 20)
         while not stop.is_set():
             try:
                 published = await self.publish_pending()
@@ -239,7 +313,17 @@ class OutboxRelay:
                 # The database or the broker is away: back off, the rows stay pending.
                 logger.exception("outbox relay pass failed")
                 published = 0
-                await sleep_unless(stop, min(5.0, self._poll_interval * 20))
+                await sleep_unless(stop, backoff)
+            else:
+                if self._stalled_passes >= self._max_stalled_passes:
+                    raise RelayStalled(
+                        f"{self._stalled_passes} passes in a row without the broker "
+                        f"acknowledging within {self._publish_timeout:g} s"
+                    )
+                if self._failed:
+                    # Not a hot loop against a broker that refuses: rows keep their order and
+                    # the next pass comes a little later.
+                    await sleep_unless(stop, backoff)
             await self.refresh_metrics()
             if published == 0:
                 await sleep_unless(stop, self._poll_interval)
@@ -275,9 +359,12 @@ class OutboxRelay:
                     .distinct()
                 )
             ).all()
+        self._failed = self._stalled = False
         if not lanes:
+            self._stalled_passes = 0
             return 0
         counts = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
+        self._stalled_passes = self._stalled_passes + 1 if self._stalled else 0
         return sum(counts)
 
     async def _publish_lane(self, lane: int) -> int:
@@ -299,7 +386,9 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            # Hand every row to the producer first (it batches per partition), then wait.
+            # Hand every row to the producer first (it batches per partition), then wait, all
+            # within one deadline: a producer left hanging by the broker must not hold the lane.
+            deadline = asyncio.get_running_loop().time() + self._publish_timeout
             sent: list[asyncio.Future[object]] = []
             failure: BaseException | None = None
             traced = self._tracing if self._tracing and self._tracing.recording else None
@@ -312,12 +401,13 @@ class OutboxRelay:
                     else None
                 )
                 try:
-                    delivery = await self._producer.send(
-                        row.topic,
-                        value=row.payload,
-                        key=row.message_key.encode(),
-                        headers=[(name, value.encode()) for name, value in row.headers],
-                    )
+                    async with asyncio.timeout_at(deadline):
+                        delivery = await self._producer.send(
+                            row.topic,
+                            value=row.payload,
+                            key=row.message_key.encode(),
+                            headers=[(name, value.encode()) for name, value in row.headers],
+                        )
                 except Exception as error:  # e.g. a message too large for the broker
                     if span is not None:
                         tracing.end_sending(span, error)
@@ -326,14 +416,27 @@ class OutboxRelay:
                 if span is not None:
                     delivery.add_done_callback(partial(tracing.end_sending, span))
                 sent.append(delivery)
-            results = await asyncio.gather(*sent, return_exceptions=True)
+            if sent:
+                left = max(0.0, deadline - asyncio.get_running_loop().time())
+                await asyncio.wait(sent, timeout=left)
+                for delivery in sent:
+                    if not delivery.done():  # its outcome, when it comes, is of no use
+                        delivery.add_done_callback(_ignore_outcome)
 
             published: list[int] = []
-            for row, result in zip(rows, [*results, failure], strict=False):
+            for row, result in zip(rows, [*map(_outcome, sent), failure], strict=False):
                 if isinstance(result, BaseException):
                     # Stop at the first failure: later rows of this lane may share its key and
                     # must not overtake it. They are sent again next pass (consumers dedupe).
-                    await self._record_failure(session, row.id, row.attempts, result)
+                    self._failed = True
+                    self._stalled = self._stalled or isinstance(result, TimeoutError)
+                    if _broker_away(result):
+                        logger.warning(
+                            "outbox lane waits for the broker",
+                            extra={"outbox_id": row.id, "error": repr(result)},
+                        )
+                    else:
+                        await self._record_failure(session, row.id, row.attempts, result)
                     break
                 published.append(row.id)
             if published:

@@ -266,6 +266,7 @@ def _worker_tasks(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval_seconds,
             max_attempts=settings.outbox_max_attempts,
+            publish_timeout=settings.outbox_publish_timeout_seconds,
             service=settings.service_name,
             metrics_refresh_seconds=settings.metrics_refresh_seconds,
             service_tracing=traced,

@@ -92,7 +92,18 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval_seconds: float = Field(default=0.05, ge=0.005, le=10.0)
     outbox_max_attempts: int = Field(
-        default=10, ge=1, description="Publish attempts before a row is parked."
+        default=10,
+        ge=1,
+        description="Publish attempts before a row is parked (failures of the row's own: a "
+        "broker that is away or restarting counts against no row).",
+    )
+    outbox_publish_timeout_seconds: float = Field(
+        default=30.0,
+        ge=1.0,
+        le=600.0,
+        description="How long the relay waits for the broker to acknowledge a lane's sends; "
+        "three passes in a row without an answer end the relay process, to be restarted with a "
+        "new producer. Above the producer's own request timeout (15 s).",
     )
     outbox_retention_hours: float = Field(
         default=72, gt=0, description="How long published outbox rows are kept (for inspection)."
