@@ -29,9 +29,9 @@ same API started again, each on a database of its own, with its instrumentation 
 (:data:`VARIANTS`): as deployed without a collector (tracing on, spans made but not recorded;
 request metrics on), tracing recording and exporting every span over OTLP/HTTP to a sink in
 this process, tracing off (``OTEL_SDK_DISABLED=true``), and tracing off with the HTTP metrics
-middleware removed as well (the kit has no switch for it: ``bench/uninstrumented.py`` swaps it
-for a passthrough). The ratio there is "exporting" over "all off"; every state's figures are
-reported. ``--no-instrumentation`` skips it.
+middleware not installed either (``ORDERS_HTTP_METRICS_ENABLED=false``). The ratio there is
+"exporting" over "all off"; every state's figures are reported. ``--no-instrumentation`` skips
+it.
 
 Run alone with ``python bench/orders_place.py``, or with the others through ``bench/run.py``.
 PostgreSQL is embedded unless ``VITRINA_BENCH_POSTGRES_URL`` (or ``--postgres-url``) names a
@@ -113,8 +113,11 @@ class Variant:
     name: str
     label: str
     env: dict[str, str] = field(default_factory=dict)
-    http_metrics: bool = True
     exporting: bool = False
+
+    @property
+    def http_metrics(self) -> bool:
+        return self.env.get("ORDERS_HTTP_METRICS_ENABLED") != "false"
 
 
 DEPLOYED = Variant("deployed", "POST /orders (1-3 lines, fresh Idempotency-Key)")
@@ -134,9 +137,8 @@ VARIANTS = (
     ),
     Variant(
         "all_off",
-        "POST /orders, OTEL_SDK_DISABLED=true, HTTP metrics middleware removed",
-        env={"OTEL_SDK_DISABLED": "true"},
-        http_metrics=False,
+        "POST /orders, OTEL_SDK_DISABLED=true, HTTP metrics off",
+        env={"OTEL_SDK_DISABLED": "true", "ORDERS_HTTP_METRICS_ENABLED": "false"},
     ),
 )
 
@@ -474,20 +476,6 @@ def floor_app() -> FastAPI:
 # -- the two servers ------------------------------------------------------------------------
 
 
-class UninstrumentedProcess(ServiceProcess):
-    """A service process started through ``bench/uninstrumented.py`` (no HTTP metrics)."""
-
-    def start(self, *, ready_timeout: float = 30.0) -> ServiceProcess:
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                [sys.executable, str(BENCH / "uninstrumented.py"), self.service, self.command],
-                env=self._env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        return self
-
-
 def start_api(
     database_url: str,
     jwks_url: str,
@@ -509,8 +497,7 @@ def start_api(
     if variant.exporting:
         assert otlp_endpoint is not None
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
-    kind = ServiceProcess if variant.http_metrics else UninstrumentedProcess
-    process = kind(
+    process = ServiceProcess(
         "orders",
         "api",
         database_url=database_url,

@@ -9,12 +9,15 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitrina_kit import audit
+
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     # The request owns the transaction: it commits when the route returns and rolls back if
-    # the route raises.
+    # the route raises. The audit row commits with the route's changes, or not at all.
     async with request.app.state.sessions() as session, session.begin():
         yield session
+        await audit.write(request)
 
 
 # scope="function": the transaction ends as the route returns, before the response is sent.

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import Request
-from sqlalchemy import BigInteger, DateTime, String, func
+from sqlalchemy import BigInteger, DateTime, String, Table, func, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,38 +43,47 @@ class AuditEntry(KitBase):
     correlation_id: Mapped[str | None] = mapped_column(String(128))
 
 
-def record(request: Request, session: AsyncSession, caller: Caller) -> AuditEntry | None:
-    """Add this request's audit row to its transaction, if the request may change state."""
+# A request's row is one plain INSERT, built once, with no ORM bookkeeping.
+_INSERT_ROW = insert(cast(Table, AuditEntry.__table__))
+
+
+def record(request: Request, session: AsyncSession, caller: Caller) -> None:
+    """Start this request's audit row, if the request may change state; :func:`write` adds it
+    to the request's transaction once the route has succeeded."""
     if request.method in _SAFE_METHODS:
-        return None
+        return
     route = request.scope.get("route")
     template = getattr(route, "path", request.url.path)
-    entry = AuditEntry(
-        client_id=caller.client_id,
-        organization_id=caller.organization_id,
-        organization_kind=str(caller.organization_kind),
-        action=f"{request.method} {template}",
-        target={name: str(value) for name, value in request.path_params.items()},
-        source_address=request.client.host if request.client else None,
-        correlation_id=context.correlation_id.get(),
-    )
-    session.add(entry)
-    request.state.audit_entry = entry
+    request.state.audit_row = {
+        "client_id": caller.client_id,
+        "organization_id": caller.organization_id,
+        "organization_kind": str(caller.organization_kind),
+        "action": f"{request.method} {template}",
+        "target": {name: str(value) for name, value in request.path_params.items()},
+        "source_address": request.client.host if request.client else None,
+        "correlation_id": context.correlation_id.get(),
+    }
     request.state.audit_session = session
-    return entry
+
+
+async def write(request: Request) -> None:
+    """Write the request's audit row (if any) in its transaction, just before the commit.
+
+    Last, so that the row is inserted once, complete (with what the route created).
+    """
+    row: dict[str, Any] | None = getattr(request.state, "audit_row", None)
+    session: AsyncSession | None = getattr(request.state, "audit_session", None)
+    if row is not None and session is not None:
+        await session.execute(_INSERT_ROW, row)
 
 
 def note_created(request: Request, resource_id: str) -> None:
     """Name the resource a creation made in this request's audit row."""
-    entry: AuditEntry | None = getattr(request.state, "audit_entry", None)
-    if entry is not None:
-        entry.target = {**entry.target, "created": resource_id}
+    row: dict[str, Any] | None = getattr(request.state, "audit_row", None)
+    if row is not None:
+        row["target"] = {**row["target"], "created": resource_id}
 
 
 def skip(request: Request) -> None:
     """This request changed nothing after all (e.g. an Idempotency-Key replay): no row."""
-    entry: AuditEntry | None = getattr(request.state, "audit_entry", None)
-    session: AsyncSession | None = getattr(request.state, "audit_session", None)
-    if entry is not None and session is not None and entry in session:
-        session.expunge(entry)  # still pending: nothing has been written for it
-    request.state.audit_entry = None
+    request.state.audit_row = None

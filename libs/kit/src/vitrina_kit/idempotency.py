@@ -1,9 +1,10 @@
 """Idempotency-Key for POSTs that create something.
 
-The first request with a key claims it by inserting a row in its own transaction; a concurrent
-request with the same key waits on that row's unique index until the first commits, then
-replays its stored response. The same key with a different body (or another endpoint) is a 422.
-If the first request fails, its transaction rolls back with the claim, so a retry runs afresh.
+The first request with a key claims it by inserting a row in the request's transaction, the
+one its creation and its stored response commit in; a concurrent request with the same key
+waits on that row's unique index until the first commits, then replays its stored response.
+The same key with a different body (or another endpoint) is a 422. If the first request fails,
+its transaction rolls back with the claim, so a retry runs afresh.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, func, select, update
+from sqlalchemy import DateTime, Integer, String, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,6 +46,15 @@ class IdempotencyRecord(KitBase):
     response_body: Mapped[Any] = mapped_column(JSONB, nullable=True)
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+# Claiming a key and storing the answer run on every creation: plain statements on the table,
+# built once (their values are bound at execution), so nothing is rebuilt or re-keyed per request.
+_keys = cast(Table, IdempotencyRecord.__table__)
+_CLAIM = insert(_keys).on_conflict_do_nothing().returning(_keys.c.key)
+_STORE_RESPONSE = update(_keys).where(
+    _keys.c.scope == bindparam("claimed_scope"), _keys.c.key == bindparam("claimed_key")
+)
 
 
 class IdempotencyKeyReused(DomainError):
@@ -97,18 +107,15 @@ class Idempotency:
         The created object is rendered through ``response_model``; ``location`` gives the
         ``Location`` header of the new resource.
         """
-        record = IdempotencyRecord
         claimed = await self._session.scalar(
-            insert(record)
-            .values(
-                scope=self._scope,
-                key=self._key,
-                method=self._method,
-                path=self._path,
-                request_fingerprint=self._digest,
-            )
-            .on_conflict_do_nothing()
-            .returning(record.key)
+            _CLAIM,
+            {
+                "scope": self._scope,
+                "key": self._key,
+                "method": self._method,
+                "path": self._path,
+                "request_fingerprint": self._digest,
+            },
         )
         if claimed is None:
             audit.skip(self._request)  # a replay changes nothing
@@ -120,9 +127,14 @@ class Idempotency:
         if location:
             audit.note_created(self._request, headers["Location"])
         await self._session.execute(
-            update(record)
-            .where(record.scope == self._scope, record.key == self._key)
-            .values(response_status=status_code, response_body=body, response_headers=headers)
+            _STORE_RESPONSE,
+            {
+                "claimed_scope": self._scope,
+                "claimed_key": self._key,
+                "response_status": status_code,
+                "response_body": body,
+                "response_headers": headers,
+            },
         )
         return JSONResponse(body, status_code=status_code, headers=headers)
 

@@ -142,22 +142,27 @@ async def lock_accounts(session: AsyncSession, customer_ids: Iterable[uuid.UUID]
 
 async def lock_account(session: AsyncSession, customer_id: uuid.UUID) -> Account:
     """The customer's account, created on first need (prepaid), locked for the transaction."""
-    await session.execute(
-        upsert(Account)
-        .values(
-            customer_id=customer_id,
-            terms_kind=PaymentTermsKind.PREPAID.value,
-            terms_days=DEFAULT_PREPAID_DAYS,
-            balance=ZERO,
-        )
-        .on_conflict_do_nothing()
-    )
-    account = await session.scalar(
+    locked = (
         select(Account)
         .where(Account.customer_id == customer_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    # Most customers have one already: one round trip. A customer's first need creates it
+    # (ON CONFLICT: a concurrent first need may create it first) and locks it then.
+    account = await session.scalar(locked)
+    if account is None:
+        await session.execute(
+            upsert(Account)
+            .values(
+                customer_id=customer_id,
+                terms_kind=PaymentTermsKind.PREPAID.value,
+                terms_days=DEFAULT_PREPAID_DAYS,
+                balance=ZERO,
+            )
+            .on_conflict_do_nothing()
+        )
+        account = await session.scalar(locked)
     assert account is not None  # inserted above, and accounts are never deleted
     return account
 
@@ -264,20 +269,22 @@ async def bill_customer(
     *,
     on: date,
     plans: Plans | None = None,
-    subscription_id: uuid.UUID | None = None,
+    only: Subscription | None = None,
 ) -> Invoice | Skipped | None:
     """Invoice what the customer's subscriptions still owe as of ``on``: first periods not
     invoiced yet, and the price period containing ``on`` of every paying subscription. One
     invoice for all of it, dated ``on``; None when everything is invoiced already.
 
-    ``subscription_id`` restricts it to one subscription (its ``subscription.created``).
+    ``only`` restricts it to one subscription of the customer (its ``subscription.created``),
+    which the caller has just applied and holds locked: it is not read again.
     """
     plans = plans or Plans()
     account = await lock_account(session, customer_id)
-    query = select(Subscription).where(Subscription.customer_id == customer_id)
-    if subscription_id is not None:
-        query = query.where(Subscription.subscription_id == subscription_id)
-    subscriptions = list(await session.scalars(query.order_by(Subscription.starts_on)))
+    if only is not None:
+        subscriptions = [only]
+    else:
+        query = select(Subscription).where(Subscription.customer_id == customer_id)
+        subscriptions = list(await session.scalars(query.order_by(Subscription.starts_on)))
     if not subscriptions:
         return None
     ids = [subscription.subscription_id for subscription in subscriptions]

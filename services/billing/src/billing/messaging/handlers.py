@@ -70,14 +70,15 @@ async def on_subscription_created(
     invoices: the event is not retried, nothing is lost."""
     snapshot = message.event.subscription
     version = message.envelope.aggregateversion
-    if await subscriptions.apply_subscription(session, snapshot, version=version) is None:
+    subscription = await subscriptions.apply_subscription(session, snapshot, version=version)
+    if subscription is None:
         return
     await service.bill_customer(
         session,
         seller(),
-        snapshot.customer_id,
+        subscription.customer_id,
         on=day_of(message.envelope.time),
-        subscription_id=snapshot.subscription_id,
+        only=subscription,
     )
 
 

@@ -14,9 +14,13 @@ from vitrina_kit.pagination import Position
 from vitrina_kit.tenancy import visible_to
 
 
-async def add(session: AsyncSession, order: OrderRow) -> OrderRow:
+def add(session: AsyncSession, order: OrderRow) -> OrderRow:
+    """Add the order (its lines with it) to the unit of work.
+
+    Not flushed here: it is written with everything else pending at the commit (its events,
+    the audit row), one INSERT per table, instead of in a round trip of its own.
+    """
     session.add(order)
-    await session.flush()
     return order
 
 

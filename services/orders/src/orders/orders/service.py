@@ -52,10 +52,9 @@ async def place_order(
     order = Order.place(
         order_id=uuid.uuid4(), customer_id=caller.organization_id, lines=requested, plans=plans
     )
-    created: dict[int, Subscription] = {}
-    for line in verdict.lines:
-        created[line.line_no] = await subscriptions.create(
-            session,
+    created = await subscriptions.create_all(
+        session,
+        [
             Subscription.create(
                 subscription_id=uuid.uuid4(),
                 customer_id=order.customer_id,
@@ -65,9 +64,16 @@ async def place_order(
                 starts_on=today,
                 at=now,
                 order_id=order.order_id,
-            ),
-        )
-    order = order.complete({no: s.subscription_id for no, s in created.items()})
+            )
+            for line in verdict.lines
+        ],
+    )
+    order = order.complete(
+        {
+            line.line_no: subscription.subscription_id
+            for line, subscription in zip(verdict.lines, created, strict=True)
+        }
+    )
     plan_of = {line.line_no: line.plan for line in verdict.lines}
     row = OrderRow(
         order_id=order.order_id,
@@ -77,7 +83,7 @@ async def place_order(
         placed_at=now,
         lines=[_line_row(line, plan_of[line.line_no]) for line in order.lines],
     )
-    await repository.add(session, row)
+    repository.add(session, row)
     await events.publish_completed(session, row)
     return row
 

@@ -9,6 +9,7 @@ consumer ordering by version skips only *lower* versions; its inbox tells the tw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,7 @@ from vitrina_contracts.events.orders import (
     SubscriptionSnapshot,
     SubscriptionSuspended,
 )
-from vitrina_kit.outbox import add_event
+from vitrina_kit.outbox import Outgoing, add_events
 
 
 def snapshot(
@@ -103,12 +104,21 @@ def _event(kind: SubscriptionEvent, state: SubscriptionSnapshot, transition: Tra
 
 async def publish(session: AsyncSession, transition: Transition) -> None:
     """Write ``transition``'s events to the outbox, in the caller's transaction."""
-    subscription = transition.subscription
-    for event in events_of(transition):
-        await add_event(
-            session,
-            event,
-            subject=str(subscription.subscription_id),
-            aggregate_version=subscription.version,
-            tenant_id=str(subscription.customer_id),
-        )
+    await publish_all(session, [transition])
+
+
+async def publish_all(session: AsyncSession, transitions: Sequence[Transition]) -> None:
+    """Write the events of ``transitions`` to the outbox, in order, in one statement."""
+    await add_events(
+        session,
+        [
+            Outgoing(
+                event,
+                subject=str(transition.subscription.subscription_id),
+                aggregate_version=transition.subscription.version,
+                tenant_id=str(transition.subscription.customer_id),
+            )
+            for transition in transitions
+            for event in events_of(transition)
+        ],
+    )

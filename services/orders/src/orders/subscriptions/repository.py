@@ -124,8 +124,16 @@ def values_of(subscription: Subscription) -> dict[str, Any]:
 
 async def add(session: AsyncSession, subscription: Subscription, *, created_at: datetime) -> None:
     """Store a new subscription."""
+    await add_all(session, [(subscription, created_at)])
+
+
+async def add_all(session: AsyncSession, created: Sequence[tuple[Subscription, datetime]]) -> None:
+    """Store new subscriptions, each with the instant it was created, in one statement (one
+    round trip, however many there are)."""
     await session.execute(
-        insert(SubscriptionRow).values(**values_of(subscription), created_at=created_at)
+        # Every row with all its columns (NULLs too), so all go in one batch.
+        insert(SubscriptionRow).execution_options(render_nulls=True),
+        [{**values_of(subscription), "created_at": at} for subscription, at in created],
     )
 
 

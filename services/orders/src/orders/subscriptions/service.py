@@ -9,7 +9,7 @@ behind, then lets the domain decide, then stores the transition and its events t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from http import HTTPStatus
 
@@ -40,9 +40,20 @@ Decision = Callable[[Subscription], Awaitable[Transition]]
 
 async def create(session: AsyncSession, transition: Transition) -> Subscription:
     """Store a new subscription (``Subscription.create``'s transition) and announce it."""
-    await repository.add(session, transition.subscription, created_at=transition.effective_at)
-    await events.publish(session, transition)
-    return transition.subscription
+    [subscription] = await create_all(session, [transition])
+    return subscription
+
+
+async def create_all(
+    session: AsyncSession, transitions: Sequence[Transition]
+) -> list[Subscription]:
+    """Store new subscriptions (``Subscription.create``'s transitions) in one statement, and
+    announce each."""
+    await repository.add_all(
+        session, [(transition.subscription, transition.effective_at) for transition in transitions]
+    )
+    await events.publish_all(session, transitions)
+    return [transition.subscription for transition in transitions]
 
 
 async def store(session: AsyncSession, transition: Transition) -> Subscription:
