@@ -363,9 +363,16 @@ class OutboxRelay:
         if not lanes:
             self._stalled_passes = 0
             return 0
-        counts = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes))
+        # Every lane ends before the pass does, even when one fails: a lane still running
+        # would hold its lock and rows into the next pass.
+        outcomes = await asyncio.gather(
+            *(self._publish_lane(lane) for lane in lanes), return_exceptions=True
+        )
         self._stalled_passes = self._stalled_passes + 1 if self._stalled else 0
-        return sum(counts)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(cast(list[int], outcomes))
 
     async def _publish_lane(self, lane: int) -> int:
         async with self._concurrency, transaction(self._sessions) as session:
