@@ -709,6 +709,13 @@ async def measure(
             figures = await compare(
                 load, sides, requests=requests, concurrency=concurrency, rounds=rounds
             )
+            if any(variant.exporting for variant in variants):
+                # The batch span processor exports every 5 s: wait for one export here rather
+                # than count on the flush at exit, which a slow shutdown may not reach.
+                for _ in range(100):  # up to 20 s
+                    if sink.received:
+                        break
+                    await asyncio.sleep(0.2)
             for variant in variants:  # each ran as it says: request metrics only where on
                 scraped = (await sides[variant.name].get("/metrics")).text
                 counted = 'route="/orders"' in scraped

@@ -5,78 +5,50 @@ set through the kit's and integrations' own instruments (the local stack test ru
 from __future__ import annotations
 
 import json
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
-import uvicorn
-from aiokafka import TopicPartition
-from starlette.applications import Starlette
-from starlette.routing import Route
 from typer.testing import CliRunner
 
-from integrations.edo.metrics import DOCUMENTS
-from integrations.webhooks.metrics import DELIVERIES
 from vitrina_cli.app import app
 from vitrina_cli.status import parse_metrics
-from vitrina_kit import metrics
 from vitrina_kit.local import free_port
+
+SERVER = Path(__file__).with_name("busy_metrics_server.py")
 
 
 @pytest.fixture(scope="module")
 def metrics_url() -> Iterator[str]:
-    """The kit's /metrics handler (what every service mounts) on a real port."""
+    """The kit's /metrics handler (what every service mounts) on a real port, in a process of
+    its own holding the series of a busy billing and integrations (busy_metrics_server.py)."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Route(metrics.METRICS_PATH, metrics.metrics_endpoint)]),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the metrics server did not start"
-        time.sleep(0.05)
+    server = subprocess.Popen([sys.executable, str(SERVER), str(port)])
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "the metrics server exited"
+            try:
+                httpx.get(f"{url}/metrics", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the metrics server did not start"
+                time.sleep(0.1)
+        yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def series() -> None:
-    """What a busy billing and integrations would report."""
-    metrics.OUTBOX_BACKLOG.labels("billing").set(7)
-    metrics.OUTBOX_OLDEST_AGE.labels("billing").set(95.0)
-    metrics.OUTBOX_PARKED.labels("billing").set(2)
-    consumer = metrics.ConsumerMetrics("billing")
-    consumer.lag(TopicPartition("orders.subscriptions", 0), highwater=10, position=4)
-    consumer.lag(TopicPartition("orders.subscriptions", 1), highwater=5, position=2)
-    consumer.lag(TopicPartition("catalog.products", 0), highwater=3, position=3)
-    consumer.retried("orders.subscriptions", 3)
-    consumer.dead_lettered("orders.subscriptions")
-    consumer.event("ru.vitrina.orders.subscription.created", "dead_lettered")
-    consumer.event("ru.vitrina.orders.subscription.created", "retried")
-    consumer.event("ru.vitrina.orders.subscription.created", "handled")
-    # Another service's series in the same registry: not billing's.
-    metrics.OUTBOX_BACKLOG.labels("orders").set(1000)
-    metrics.DEAD_LETTERS.labels("orders", "billing.invoices").inc()
-    DELIVERIES.labels("delivered").inc(4)
-    DELIVERIES.labels("gave_up").inc()
-    DOCUMENTS.labels("signed").set(3)
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_the_figures_come_from_the_exposition_format(metrics_url: str) -> None:
-    from prometheus_client import REGISTRY, generate_latest
+    exposition = httpx.get(f"{metrics_url}/metrics", timeout=5).text
 
-    status = parse_metrics("billing", metrics_url, generate_latest(REGISTRY).decode())
+    status = parse_metrics("billing", metrics_url, exposition)
 
     assert status.up
     assert (status.outbox_backlog, status.oldest_unpublished_seconds, status.parked) == (7, 95, 2)
