@@ -145,8 +145,9 @@ class FuzzTarget:
                 return kind
         raise AssertionError(f"no caller rule for {method} {path}")
 
-    def call_and_validate(self, case: Case[Any]) -> None:
-        """Send ``case`` as a fitting (or, now and then, an unfitting) caller and check it."""
+    def call_and_validate(self, case: Case[Any]) -> int:
+        """Send ``case`` as a fitting (or, now and then, an unfitting) caller, check the answer
+        (every check raises on a violation) and return its status code."""
         # Hypothesis is derandomized: the same case gets the same caller, so failures replay.
         digest = hashlib.sha256(
             repr((case.path_parameters, case.query, case.body, case.headers)).encode()
@@ -163,10 +164,14 @@ class FuzzTarget:
         if self.renew is not None and time.monotonic() - self.renewed_at > RENEW_AFTER_SECONDS:
             self.callers, self.renewed_at = self.renew(), time.monotonic()
         headers = {} if kind is None else dict(self.callers[kind])
-        case.call_and_validate(headers=headers, checks=CHECKS, additional_checks=[problem_details])
+        response = case.call_and_validate(
+            headers=headers, checks=CHECKS, additional_checks=[problem_details]
+        )
+        return int(response.status_code)
 
-    def fuzz(self, method: str, path: str, run_settings: hypothesis.settings) -> None:
-        """Fuzz one operation with valid and with invalid input, ``run_settings`` bounding it."""
+    def fuzz(self, method: str, path: str, run_settings: hypothesis.settings) -> list[int]:
+        """Fuzz one operation with valid and with invalid input, ``run_settings`` bounding it;
+        the status codes answered, in order (a failed check raises)."""
         operation = self.schema[path][method]
         cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
             GenerationMode.NEGATIVE
@@ -175,9 +180,11 @@ class FuzzTarget:
         @run_settings
         @hypothesis.given(case=cases)
         def run(case: Case[Any]) -> None:
-            self.call_and_validate(case)
+            answered.append(self.call_and_validate(case))
 
+        answered: list[int] = []
         run()
+        return answered
 
 
 def _service(name: str) -> Service:

@@ -33,7 +33,11 @@ def test_every_answer_is_documented(
     fuzz_targets: Any, fuzz_operation: tuple[str, str, str]
 ) -> None:
     service, method, path = fuzz_operation
-    fuzz_targets[service].fuzz(method, path, BOUNDED)
+
+    answered = fuzz_targets[service].fuzz(method, path, BOUNDED)
+
+    assert answered, "no case reached the service"
+    assert all(status < 500 for status in answered), answered
 
 
 @pytest.mark.fuzz_long
@@ -41,4 +45,8 @@ def test_every_answer_is_documented_long(
     fuzz_targets: Any, fuzz_operation: tuple[str, str, str]
 ) -> None:
     service, method, path = fuzz_operation
-    fuzz_targets[service].fuzz(method, path, LONG)
+
+    answered = fuzz_targets[service].fuzz(method, path, LONG)
+
+    assert answered, "no case reached the service"
+    assert all(status < 500 for status in answered), answered
